@@ -1,1 +1,37 @@
-System.Console.WriteLine("Hello sample: under construction");
+using System.CommandLine;
+using System.Net;
+using Hello;
+using Prefork;
+
+// The same Main runs in the master and, re-executed, in every child: both parse the same arguments
+// into the same options, and PreforkDaemon.RunAsync decides which role this process plays.
+var cli = new HelloCommandLine();
+ParseResult parsed = cli.Root.Parse(args);
+if (parsed.Errors.Count > 0)
+{
+    return HelloCommandLine.Fail(parsed.Errors[0].Message + " (see --help)");
+}
+
+if (parsed.Action is not null)
+{
+    // --help or --version.
+    return await parsed.InvokeAsync().ConfigureAwait(false);
+}
+
+if (!cli.TryBuildOptions(parsed, out PreforkOptions? options, out string? problem))
+{
+    return HelloCommandLine.Fail(problem!);
+}
+
+try
+{
+    return await PreforkDaemon.RunAsync(options!).ConfigureAwait(false);
+}
+catch (PreforkOptionsException e)
+{
+    return HelloCommandLine.Fail($"{HelloCommandLine.CliName(e.Errors[0].Option)}: {e.Errors[0].Problem}");
+}
+catch (PreforkStartupException e)
+{
+    return HelloCommandLine.Fail(e.InnerException is ListenException ? $"--listen: {e.Message}" : e.Message);
+}

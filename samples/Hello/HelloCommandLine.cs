@@ -1,0 +1,140 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Net;
+using Prefork;
+
+namespace Hello;
+
+/// <summary>The sample's command line. Its option names are a contract: docs and tests rely on them.</summary>
+internal sealed class HelloCommandLine
+{
+    private static readonly Dictionary<string, string> CliNames = new()
+    {
+        [nameof(PreforkOptions.Prefork)] = "--prefork",
+        [nameof(PreforkOptions.MaxChildren)] = "--max-children",
+        [nameof(PreforkOptions.Daemonize)] = "--daemonize",
+        [nameof(PreforkOptions.PidPath)] = "--pid-file",
+        [nameof(PreforkOptions.ErrorLogPath)] = "--error-log",
+        [nameof(PreforkOptions.AccessLogPath)] = "--access-log",
+        [nameof(PreforkOptions.ScoreboardPath)] = "--scoreboard",
+        [nameof(PreforkOptions.RequireRoot)] = "--require-root",
+        [nameof(PreforkOptions.AutoReloadCheckEvery)] = "--auto-reload-every",
+        [nameof(PreforkOptions.MaxRequestsPerChild)] = "--max-requests",
+        [nameof(PreforkOptions.OnClientDisconnect)] = "--kill-on-disconnect",
+        [nameof(PreforkOptions.User)] = "--user",
+        [nameof(PreforkOptions.Group)] = "--group",
+        [nameof(PreforkOptions.GracefulTimeout)] = "--graceful-timeout",
+        [nameof(PreforkOptions.WorkerTimeout)] = "--worker-timeout",
+    };
+
+    private readonly Option<string[]> _listen = new("--listen")
+    {
+        Description = "HOST:PORT to listen on; repeat for more ([::1]:PORT for IPv6)",
+        DefaultValueFactory = _ => ["127.0.0.1:8080"],
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    private readonly Option<int> _prefork = new("--prefork") { Description = "children to keep (0: serve from one process)", DefaultValueFactory = _ => 3 };
+    private readonly Option<int> _maxChildren = new("--max-children") { Description = "ceiling for the pool when every child is busy", DefaultValueFactory = _ => 150 };
+    private readonly Option<bool> _daemonize = new("--daemonize") { Description = "detach and run in the background (needs --pid-file and --error-log)" };
+    private readonly Option<string?> _pidFile = new("--pid-file") { Description = "pid file path" };
+    private readonly Option<string?> _errorLog = new("--error-log") { Description = "error log path" };
+    private readonly Option<string?> _accessLog = new("--access-log") { Description = "access log path (Common Log Format)" };
+    private readonly Option<string?> _scoreboard = new("--scoreboard") { Description = "scoreboard file, readable by `prefork status`" };
+    private readonly Option<bool> _requireRoot = new("--require-root") { Description = "refuse to start unless root" };
+    private readonly Option<double?> _autoReloadEvery = new("--auto-reload-every") { Description = "seconds between checks for a changed program (reloads it)" };
+    private readonly Option<long?> _maxRequests = new("--max-requests") { Description = "recycle a child after this many requests" };
+    private readonly Option<bool> _killOnDisconnect = new("--kill-on-disconnect") { Description = "kill a child whose client went away mid-request" };
+    private readonly Option<string?> _user = new("--user") { Description = "run children as this user" };
+    private readonly Option<string?> _group = new("--group") { Description = "run children with this group" };
+    private readonly Option<int> _workerConnections = new("--worker-connections") { Description = "connections one child serves at once (default 1, as Apache prefork)", DefaultValueFactory = _ => 1 };
+    private readonly Option<double> _gracefulTimeout = new("--graceful-timeout") { Description = "seconds children get to finish on stop", DefaultValueFactory = _ => 30 };
+    private readonly Option<double?> _workerTimeout = new("--worker-timeout") { Description = "seconds one request may take before its child is killed" };
+
+    public HelloCommandLine()
+    {
+        Root = new RootCommand("Hello: a preforking HTTP/1.1 sample daemon built on Prefork.")
+        {
+            _listen, _prefork, _maxChildren, _daemonize, _pidFile, _errorLog, _accessLog, _scoreboard, _requireRoot,
+            _autoReloadEvery, _maxRequests, _killOnDisconnect, _user, _group, _workerConnections, _gracefulTimeout, _workerTimeout,
+        };
+    }
+
+    public RootCommand Root { get; }
+
+    public static string CliName(string option) => CliNames.TryGetValue(option, out string? name) ? name : option;
+
+    public static int Fail(string message)
+    {
+        Console.Error.WriteLine($"hello: error: {message}");
+        return 2;
+    }
+
+    public bool TryBuildOptions(ParseResult parsed, out PreforkOptions? options, out string? problem)
+    {
+        options = null;
+        List<IPEndPoint> endpoints = [];
+        foreach (string text in parsed.GetValue(_listen) ?? [])
+        {
+            if (!ListenAddress.TryParse(text, out IPEndPoint? endpoint, out string? why))
+            {
+                problem = $"--listen: {why}";
+                return false;
+            }
+
+            endpoints.Add(endpoint!);
+        }
+
+        int workerConnections = parsed.GetValue(_workerConnections);
+        if (workerConnections < 1)
+        {
+            problem = $"--worker-connections: must be 1 or more (got {workerConnections})";
+            return false;
+        }
+
+        double? autoReload = parsed.GetValue(_autoReloadEvery);
+        double? workerTimeout = parsed.GetValue(_workerTimeout);
+        double graceful = parsed.GetValue(_gracefulTimeout);
+        var acceptOptions = new AcceptLoopOptions { MaxConnections = workerConnections };
+        options = new PreforkOptions
+        {
+            Daemonize = parsed.GetValue(_daemonize),
+            Prefork = parsed.GetValue(_prefork),
+            MaxChildren = parsed.GetValue(_maxChildren),
+            PidPath = parsed.GetValue(_pidFile),
+            ErrorLogPath = parsed.GetValue(_errorLog),
+            AccessLogPath = parsed.GetValue(_accessLog),
+            ScoreboardPath = parsed.GetValue(_scoreboard),
+            RequireRoot = parsed.GetValue(_requireRoot),
+            AutoReloadCheckEvery = autoReload is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
+            MaxRequestsPerChild = parsed.GetValue(_maxRequests),
+            User = parsed.GetValue(_user),
+            Group = parsed.GetValue(_group),
+            GracefulTimeout = TimeSpan.FromSeconds(graceful),
+            WorkerTimeout = workerTimeout is { } timeout ? TimeSpan.FromSeconds(timeout) : null,
+            AfterInit = (master, _) =>
+            {
+                foreach (IPEndPoint endpoint in endpoints)
+                {
+                    master.ListenTcp(endpoint);
+                }
+
+                return Task.CompletedTask;
+            },
+            MainLoop = worker => worker.RunAcceptLoopAsync(new HelloConnectionHandler(worker).ServeAsync, acceptOptions),
+        };
+        if (parsed.GetValue(_killOnDisconnect))
+        {
+            options.OnClientDisconnect = (disconnect, daemon) =>
+            {
+                daemon.KillChild(disconnect.Pid);
+                return Task.CompletedTask;
+            };
+        }
+
+        problem = null;
+        return true;
+    }
+
+    internal static string Invariant(double value) => value.ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,14 @@
+namespace Prefork;
+
+/// <summary>What hooks running in the master may ask of the daemon. Every call only queues a request for the master loop.</summary>
+public interface IDaemonControl
+{
+    /// <summary>Start a graceful reload: a new generation of children from the program on disk.</summary>
+    void RequestReload();
+
+    /// <summary>Begin a graceful stop, as SIGTERM does.</summary>
+    void RequestStop();
+
+    /// <summary>Kill one child now (for example to cancel the job of a client that went away); it is replaced as usual.</summary>
+    void KillChild(int pid);
+}

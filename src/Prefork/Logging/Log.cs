@@ -1,0 +1,75 @@
+using Microsoft.Extensions.Logging;
+
+namespace Prefork.Logging;
+
+/// <summary>Every lifecycle line the library writes, one event id each, so operators can filter and alert on them.</summary>
+internal static partial class Log
+{
+    // Master: 1-49.
+    [LoggerMessage(1, LogLevel.Information, "master {Pid} started: {Children} children, at most {MaxChildren}, listening on {Listeners}")]
+    public static partial void MasterStarted(ILogger logger, int pid, int children, int maxChildren, string listeners);
+
+    [LoggerMessage(2, LogLevel.Information, "child spawned: pid {Pid}, slot {Slot}, generation {Generation}")]
+    public static partial void ChildSpawned(ILogger logger, int pid, int slot, int generation);
+
+    [LoggerMessage(3, LogLevel.Debug, "child ready: pid {Pid}, slot {Slot}")]
+    public static partial void ChildReady(ILogger logger, int pid, int slot);
+
+    [LoggerMessage(4, LogLevel.Information, "child exited: pid {Pid}, slot {Slot}, {Exit} ({Reason})")]
+    public static partial void ChildExited(ILogger logger, int pid, int slot, string exit, string reason);
+
+    [LoggerMessage(5, LogLevel.Warning, "child died: pid {Pid}, slot {Slot}, {Exit}, after {Seconds:0.0} s; replacing it")]
+    public static partial void ChildDied(ILogger logger, int pid, int slot, string exit, double seconds);
+
+    [LoggerMessage(6, LogLevel.Information, "shutting down ({Mode}): {Reason}")]
+    public static partial void ShuttingDown(ILogger logger, string mode, string reason);
+
+    [LoggerMessage(7, LogLevel.Information, "master {Pid} stopped")]
+    public static partial void MasterStopped(ILogger logger, int pid);
+
+    [LoggerMessage(8, LogLevel.Error, "cannot spawn a child for slot {Slot}: {Message}")]
+    public static partial void SpawnFailed(ILogger logger, int slot, string message);
+
+    [LoggerMessage(9, LogLevel.Error, "child in slot {Slot} failed before it became ready ({Exit}); {Failures} failures in a row, next spawn in {DelayMs} ms")]
+    public static partial void BootFailed(ILogger logger, int slot, string exit, int failures, long delayMs);
+
+    [LoggerMessage(10, LogLevel.Warning, "child pid {Pid}, slot {Slot} did not stop within {Seconds:0.0} s; killing it")]
+    public static partial void KillingSlowChild(ILogger logger, int pid, int slot, double seconds);
+
+    [LoggerMessage(11, LogLevel.Error, "AfterInit failed: {Message}")]
+    public static partial void AfterInitFailed(ILogger logger, string message);
+
+    [LoggerMessage(12, LogLevel.Error, "the {Hook} hook failed")]
+    public static partial void HookFailed(ILogger logger, string hook, Exception exception);
+
+    [LoggerMessage(13, LogLevel.Warning, "{Signal} received: {What} is not available in this build; ignoring it")]
+    public static partial void SignalNotSupported(ILogger logger, string signal, string what);
+
+    [LoggerMessage(14, LogLevel.Information, "{Signal}: children floor is now {Floor}")]
+    public static partial void FloorChanged(ILogger logger, string signal, int floor);
+
+    [LoggerMessage(15, LogLevel.Information, "killing child pid {Pid}: {Reason}")]
+    public static partial void KillingChild(ILogger logger, int pid, string reason);
+
+    [LoggerMessage(16, LogLevel.Information, "single-process mode: pid {Pid} serves on {Listeners}")]
+    public static partial void SingleProcessStarted(ILogger logger, int pid, string listeners);
+
+    // Worker: 50-99.
+    [LoggerMessage(50, LogLevel.Debug, "worker ready: slot {Slot}, generation {Generation}, pid {Pid}")]
+    public static partial void WorkerReady(ILogger logger, int slot, int generation, int pid);
+
+    [LoggerMessage(51, LogLevel.Error, "worker in slot {Slot}: WorkerInit failed")]
+    public static partial void WorkerInitFailed(ILogger logger, int slot, Exception exception);
+
+    [LoggerMessage(52, LogLevel.Error, "worker in slot {Slot}: MainLoop failed")]
+    public static partial void MainLoopFailed(ILogger logger, int slot, Exception exception);
+
+    [LoggerMessage(53, LogLevel.Warning, "accept failed: {Message}")]
+    public static partial void AcceptFailed(ILogger logger, string message);
+
+    [LoggerMessage(54, LogLevel.Error, "the accept loop stopped")]
+    public static partial void AcceptLoopCrashed(ILogger logger, Exception exception);
+
+    [LoggerMessage(55, LogLevel.Error, "a connection handler failed")]
+    public static partial void ConnectionHandlerFailed(ILogger logger, Exception exception);
+}

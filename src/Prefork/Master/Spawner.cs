@@ -1,0 +1,99 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Threading.Channels;
+using Prefork.Worker;
+
+namespace Prefork.Master;
+
+/// <summary>
+/// Starts children from one dedicated, long-lived thread. PR_SET_PDEATHSIG in a child fires when the
+/// thread that forked it exits (measured: a child spawned from a pool thread got the signal when that
+/// thread retired), so the spawning thread must live as long as the master.
+/// </summary>
+internal sealed class Spawner : IDisposable
+{
+    private readonly BlockingCollection<SpawnRequest> _requests = [];
+    private readonly ChannelWriter<MasterEvent> _events;
+    private readonly WorkerCommand _command;
+    private readonly Func<IEnumerable<int>> _inheritedDescriptors;
+    private readonly Thread _thread;
+
+    public Spawner(WorkerCommand command, Func<IEnumerable<int>> inheritedDescriptors, ChannelWriter<MasterEvent> events)
+    {
+        _command = command;
+        _inheritedDescriptors = inheritedDescriptors;
+        _events = events;
+        _thread = new Thread(Run) { IsBackground = true, Name = "prefork-spawner" };
+        _thread.Start();
+    }
+
+    public void Spawn(WorkerEnvironment environment) => _requests.Add(new SpawnRequest(environment));
+
+    private void Run()
+    {
+        foreach (SpawnRequest request in _requests.GetConsumingEnumerable())
+        {
+            try
+            {
+                Process process = Start(request.Environment);
+                _events.TryWrite(new MasterEvent.WorkerSpawned(request.Environment.Slot, request.Environment.Generation, process));
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                _events.TryWrite(new MasterEvent.SpawnFailed(request.Environment.Slot, e));
+            }
+        }
+    }
+
+    private Process Start(WorkerEnvironment environment)
+    {
+        ProcessStartInfo info = _command.ToStartInfo();
+        environment.WriteTo(info.Environment);
+
+        // Descriptors the child must inherit are close-on-exec except for the instant of the spawn,
+        // so nothing else this process starts gets them. Only this thread spawns, so no race.
+        int[] descriptors = [.. _inheritedDescriptors()];
+        foreach (int fd in descriptors)
+        {
+            Interop.SetCloseOnExec(fd, closeOnExec: false);
+        }
+
+        Process process;
+        try
+        {
+            process = new Process { StartInfo = info, EnableRaisingEvents = true };
+            int slot = environment.Slot;
+            process.Exited += (_, _) => _events.TryWrite(new MasterEvent.WorkerExited(slot, SafePid(process), WorkerExit.FromProcessExitCode(process.ExitCode)));
+            process.Start();
+        }
+        finally
+        {
+            foreach (int fd in descriptors)
+            {
+                Interop.SetCloseOnExec(fd, closeOnExec: true);
+            }
+        }
+
+        return process;
+    }
+
+    private static int SafePid(Process process)
+    {
+        try
+        {
+            return process.Id;
+        }
+        catch (InvalidOperationException)
+        {
+            return 0;
+        }
+    }
+
+    public void Dispose()
+    {
+        _requests.CompleteAdding();
+        _requests.Dispose();
+    }
+
+    private sealed record SpawnRequest(WorkerEnvironment Environment);
+}

@@ -1,0 +1,40 @@
+using System.Diagnostics;
+
+namespace Prefork.Master;
+
+/// <summary>The master's record of one child: its process, and what the master has already done to it.</summary>
+internal sealed class WorkerProcess
+{
+    public WorkerProcess(int slot, int generation, Process process, long spawnedTicks)
+    {
+        Slot = slot;
+        Generation = generation;
+        Process = process;
+        Pid = process.Id;
+        SpawnedTicks = spawnedTicks;
+    }
+
+    public int Slot { get; }
+
+    public int Generation { get; }
+
+    public Process Process { get; }
+
+    public int Pid { get; }
+
+    public long SpawnedTicks { get; }
+
+    /// <summary>Set once the child has reported itself ready on the scoreboard.</summary>
+    public bool Ready { get; set; }
+
+    /// <summary>When the master asked it to stop gracefully (SIGTERM), if it did.</summary>
+    public long? StopRequestedTicks { get; set; }
+
+    /// <summary>Set once the master sent SIGKILL; the next step is only waiting for the exit.</summary>
+    public bool Killed { get; set; }
+
+    /// <summary>Why the master is retiring it, for the exit log line.</summary>
+    public string? RetireReason { get; set; }
+
+    public bool IsStopping => StopRequestedTicks is not null || Killed;
+}

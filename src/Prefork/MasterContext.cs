@@ -1,0 +1,34 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+
+namespace Prefork;
+
+/// <summary>What <see cref="PreforkOptions.AfterInit"/> gets: a way to open listeners every child will share.</summary>
+public sealed class MasterContext
+{
+    private readonly ListenerSet _listeners;
+
+    internal MasterContext(ListenerSet listeners, ILogger logger, IDaemonControl control)
+    {
+        _listeners = listeners;
+        Logger = logger;
+        Control = control;
+    }
+
+    /// <summary>The master's logger.</summary>
+    public ILogger Logger { get; }
+
+    /// <summary>Requests to the master (reload, stop).</summary>
+    public IDaemonControl Control { get; }
+
+    /// <summary>The listeners opened so far, in order.</summary>
+    public IReadOnlyList<Socket> Listeners => _listeners.Sockets;
+
+    /// <summary>Binds and listens on a TCP address; every child inherits the socket.</summary>
+    /// <exception cref="ListenException">The address cannot be bound; the message says why and what to do.</exception>
+    public Socket ListenTcp(IPEndPoint endpoint, int backlog = 1024) => _listeners.Bind(endpoint, backlog);
+
+    /// <summary>Shares a socket the program opened itself (for example one passed by systemd).</summary>
+    public void AddListener(Socket listeningSocket) => _listeners.Add(listeningSocket);
+}

@@ -1,0 +1,177 @@
+using Microsoft.Extensions.Logging;
+
+namespace Prefork;
+
+/// <summary>
+/// Everything a preforking daemon is told. Each option of the original Perl module has a property of
+/// the same meaning here (see the README's table); the rest are what gunicorn and Apache users expect.
+/// </summary>
+/// <remarks>
+/// The hooks run in this order, each in the process named:
+/// <list type="number">
+/// <item><see cref="AfterInit"/>: the master, once, after it has initialised itself (and daemonized, when
+/// asked to), before any child exists. Bind listening sockets here through the context, so that every
+/// child inherits them.</item>
+/// <item><see cref="WorkerInit"/>: every child, once, before it is counted as ready. A child is a fresh
+/// process of the same program: nothing built in <see cref="AfterInit"/> except the listeners reaches it.</item>
+/// <item><see cref="MainLoop"/>: every child, for its whole life (the accept loop or the job loop). With
+/// <see cref="Prefork"/> = 0 it runs in the master itself, after <see cref="AfterInit"/>.</item>
+/// <item><see cref="OnClientDisconnect"/>: the master, whenever a child's TCP peer has gone away.</item>
+/// <item><see cref="BeforeShutdown"/>: the master, once, when a stop begins, before the children are told to stop.</item>
+/// </list>
+/// </remarks>
+public sealed class PreforkOptions
+{
+    /// <summary>Refuse to start unless the effective user is root (seed: require_root).</summary>
+    public bool RequireRoot { get; set; }
+
+    /// <summary>Where the daemon's own messages go when daemonized (seed: error_log_path).</summary>
+    public string? ErrorLogPath { get; set; }
+
+    /// <summary>The access log that <see cref="MainLoop"/> code writes through (seed: access_log_path).</summary>
+    public string? AccessLogPath { get; set; }
+
+    /// <summary>The pid file, required when daemonizing (seed: pid_path).</summary>
+    public string? PidPath { get; set; }
+
+    /// <summary>
+    /// A file for the shared scoreboard, so that tools such as <c>prefork status</c> can read it
+    /// (seed: scoreboard_path). Without it the scoreboard lives in an unnamed shared mapping and
+    /// autoscaling still works.
+    /// </summary>
+    public string? ScoreboardPath { get; set; }
+
+    /// <summary>Detach from the terminal and run in the background (seed: daemonize, default true).</summary>
+    public bool Daemonize { get; set; } = true;
+
+    /// <summary>How many children to keep (seed: prefork, default 3). 0 runs <see cref="MainLoop"/> in the master, with no children.</summary>
+    public int Prefork { get; set; } = 3;
+
+    /// <summary>The ceiling the pool may grow to when every child is busy (seed: max_children, default 150).</summary>
+    public int MaxChildren { get; set; } = 150;
+
+    /// <summary>How often to look for a changed program on disk (seed: auto_reload_check_every). Null: never.</summary>
+    public TimeSpan? AutoReloadCheckEvery { get; set; }
+
+    /// <summary>What to do when the program changed (seed: auto_reload_handler). Default: a graceful reload.</summary>
+    public Func<IDaemonControl, CancellationToken, Task>? AutoReloadHandler { get; set; }
+
+    /// <summary>Master, before children: bind listeners here (seed: after_init).</summary>
+    public Func<MasterContext, CancellationToken, Task>? AfterInit { get; set; }
+
+    /// <summary>Every child, before it is ready: build per-process state here.</summary>
+    public Func<WorkerContext, Task>? WorkerInit { get; set; }
+
+    /// <summary>Every child: the accept or job loop (seed: main_loop, required).</summary>
+    public Func<WorkerContext, Task>? MainLoop { get; set; }
+
+    /// <summary>Master: a child's TCP client went away (seed: on_client_disconnect).</summary>
+    public Func<ClientDisconnect, IDaemonControl, Task>? OnClientDisconnect { get; set; }
+
+    /// <summary>Master, once, when a stop begins (seed: before_shutdown).</summary>
+    public Func<CancellationToken, Task>? BeforeShutdown { get; set; }
+
+    /// <summary>How long children get to finish their work on a graceful stop before they are killed.</summary>
+    public TimeSpan GracefulTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Recycle a child after it has served this many requests (Apache's MaxRequestsPerChild). Null: never.</summary>
+    public long? MaxRequestsPerChild { get; set; }
+
+    /// <summary>Kill a child that has been busy with one request for longer than this. Null: never.</summary>
+    public TimeSpan? WorkerTimeout { get; set; }
+
+    /// <summary>Run the children as this user (the master keeps its own, to bind privileged ports).</summary>
+    public string? User { get; set; }
+
+    /// <summary>Run the children with this group (default: the user's primary group).</summary>
+    public string? Group { get; set; }
+
+    /// <summary>Where log lines go. Default: one line per event on standard error.</summary>
+    public ILoggerFactory? LoggerFactory { get; set; }
+
+    /// <summary>Checks every option and returns one message per problem, naming the option and the fix.</summary>
+    public IReadOnlyList<OptionError> Validate()
+    {
+        List<OptionError> errors = [];
+        if (Prefork < 0)
+        {
+            errors.Add(new(nameof(Prefork), $"must be 0 or more (got {Prefork}); use 0 for a single process"));
+        }
+
+        if (MaxChildren < 1)
+        {
+            errors.Add(new(nameof(MaxChildren), $"must be 1 or more (got {MaxChildren})"));
+        }
+        else if (MaxChildren < Prefork)
+        {
+            errors.Add(new(nameof(MaxChildren), $"must be at least Prefork ({Prefork}) (got {MaxChildren}); raise it or lower Prefork"));
+        }
+
+        if (MainLoop is null)
+        {
+            errors.Add(new(nameof(MainLoop), "is required: give the accept or job loop every child runs"));
+        }
+
+        if (GracefulTimeout <= TimeSpan.Zero)
+        {
+            errors.Add(new(nameof(GracefulTimeout), $"must be positive (got {GracefulTimeout})"));
+        }
+
+        if (AutoReloadCheckEvery is { } every && every <= TimeSpan.Zero)
+        {
+            errors.Add(new(nameof(AutoReloadCheckEvery), $"must be positive (got {every}); leave it unset to never check"));
+        }
+
+        if (MaxRequestsPerChild is { } maxRequests && maxRequests < 1)
+        {
+            errors.Add(new(nameof(MaxRequestsPerChild), $"must be 1 or more (got {maxRequests}); leave it unset to never recycle"));
+        }
+
+        if (WorkerTimeout is { } timeout && timeout <= TimeSpan.Zero)
+        {
+            errors.Add(new(nameof(WorkerTimeout), $"must be positive (got {timeout}); leave it unset to never time out"));
+        }
+
+        if (Daemonize)
+        {
+            if (string.IsNullOrEmpty(PidPath))
+            {
+                errors.Add(new(nameof(PidPath), "is required when daemonizing: give a pid file path, or turn Daemonize off"));
+            }
+
+            if (string.IsNullOrEmpty(ErrorLogPath))
+            {
+                errors.Add(new(nameof(ErrorLogPath), "is required when daemonizing: give an error log path, or turn Daemonize off"));
+            }
+        }
+
+        return errors;
+    }
+}
+
+/// <summary>One problem with one option: <c>Option</c> is the property name, <c>Problem</c> says what to change.</summary>
+public sealed record OptionError(string Option, string Problem)
+{
+    /// <inheritdoc/>
+    public override string ToString() => $"{Option}: {Problem}";
+}
+
+/// <summary>The options cannot work as given; <see cref="Errors"/> lists every problem.</summary>
+public sealed class PreforkOptionsException : Exception
+{
+    /// <summary>Creates the exception for a list of problems.</summary>
+    public PreforkOptionsException(IReadOnlyList<OptionError> errors)
+        : base(string.Join("; ", errors))
+    {
+        Errors = errors;
+    }
+
+    /// <summary>Creates the exception for one problem.</summary>
+    public PreforkOptionsException(string option, string problem)
+        : this([new OptionError(option, problem)])
+    {
+    }
+
+    /// <summary>Every problem found.</summary>
+    public IReadOnlyList<OptionError> Errors { get; }
+}

@@ -1,0 +1,160 @@
+using System.Globalization;
+
+namespace Prefork.Scoreboard;
+
+/// <summary>
+/// The shared mapping behind the scoreboard: a file when <c>ScoreboardPath</c> is set, otherwise an
+/// unnamed memfd. Either way children inherit the descriptor, so they need no access to the path
+/// (which matters once children run as another user).
+/// </summary>
+internal sealed unsafe class ScoreboardMemory : IDisposable
+{
+    internal const string FdVariable = "PREFORK_SCOREBOARD_FD";
+    private readonly nint _address;
+    private readonly nuint _length;
+    private int _fd;
+
+    private ScoreboardMemory(int fd, nint address, nuint length)
+    {
+        _fd = fd;
+        _address = address;
+        _length = length;
+    }
+
+    public int Descriptor => _fd;
+
+    public ScoreboardHeader* Header => (ScoreboardHeader*)_address;
+
+    public int SlotCount => Header->SlotCount;
+
+    public SlotData* Slot(int index)
+    {
+        if ((uint)index >= (uint)SlotCount)
+        {
+            throw new ArgumentOutOfRangeException(nameof(index), index, $"the scoreboard has {SlotCount} slots");
+        }
+
+        return (SlotData*)(_address + ScoreboardLayout.HeaderSize + (index * ScoreboardLayout.SlotSize));
+    }
+
+    /// <summary>Master: creates a fresh scoreboard (0600, never through a symlink) and writes its header.</summary>
+    public static ScoreboardMemory Create(string? path, int slotCount, int masterPid)
+    {
+        int fd = path is null
+            ? Interop.MemfdCreate("prefork-scoreboard", Interop.MFD_CLOEXEC)
+            : Interop.Open(path, Interop.O_RDWR | Interop.O_CREAT | Interop.O_NOFOLLOW | Interop.O_CLOEXEC, 0x180 /* 0600 */);
+        if (fd < 0)
+        {
+            int errno = Interop.LastErrno;
+            throw path is null
+                ? Interop.IOError("cannot create the scoreboard memory (memfd_create)", errno)
+                : Interop.IOError($"ScoreboardPath '{path}': cannot open it (a symlink is refused)", errno);
+        }
+
+        long size = ScoreboardLayout.FileSize(slotCount);
+
+        // Truncating to zero first clears whatever an earlier daemon left in the file.
+        if (Interop.Ftruncate(fd, 0) != 0 || Interop.Ftruncate(fd, size) != 0)
+        {
+            int errno = Interop.LastErrno;
+            Interop.Close(fd);
+            throw Interop.IOError($"ScoreboardPath '{path}': cannot size it", errno);
+        }
+
+        ScoreboardMemory memory = Map(fd, size, path ?? "memfd");
+        ScoreboardHeader* header = memory.Header;
+        header->SlotCount = slotCount;
+        header->SlotSize = ScoreboardLayout.SlotSize;
+        header->MasterPid = masterPid;
+        header->MasterStartUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        header->Generation = 1;
+        header->Version = ScoreboardLayout.Version;
+        Volatile.Write(ref header->Magic, ScoreboardLayout.Magic);
+        return memory;
+    }
+
+    /// <summary>Child: maps the descriptor the master passed down.</summary>
+    public static ScoreboardMemory Adopt(string environmentValue)
+    {
+        int fd = int.Parse(environmentValue, NumberStyles.None, CultureInfo.InvariantCulture);
+        Interop.SetCloseOnExec(fd, closeOnExec: true);
+        long size = Interop.Lseek(fd, 0, Interop.SEEK_END);
+        if (size < ScoreboardLayout.HeaderSize)
+        {
+            throw new InvalidDataException($"the inherited scoreboard descriptor {fd} is not a scoreboard ({size} bytes)");
+        }
+
+        ScoreboardMemory memory = Map(fd, size, $"descriptor {fd}");
+        memory.CheckHeader(size);
+        return memory;
+    }
+
+    /// <summary>Any process: maps an existing scoreboard file read-write (for tools and tests).</summary>
+    public static ScoreboardMemory OpenExisting(string path)
+    {
+        int fd = Interop.Open(path, Interop.O_RDWR | Interop.O_NOFOLLOW | Interop.O_CLOEXEC, 0);
+        if (fd < 0)
+        {
+            throw Interop.IOError($"cannot open scoreboard '{path}'", Interop.LastErrno);
+        }
+
+        long size = Interop.Lseek(fd, 0, Interop.SEEK_END);
+        if (size < ScoreboardLayout.HeaderSize)
+        {
+            Interop.Close(fd);
+            throw new InvalidDataException($"'{path}' is not a Prefork scoreboard: it is {size} bytes, shorter than the header");
+        }
+
+        ScoreboardMemory memory = Map(fd, size, path);
+        memory.CheckHeader(size);
+        return memory;
+    }
+
+    private static ScoreboardMemory Map(int fd, long size, string what)
+    {
+        nint address = Interop.Mmap(0, (nuint)size, Interop.PROT_READ | Interop.PROT_WRITE, Interop.MAP_SHARED, fd, 0);
+        if (address == Interop.MAP_FAILED)
+        {
+            int errno = Interop.LastErrno;
+            Interop.Close(fd);
+            throw Interop.IOError($"cannot map the scoreboard ({what})", errno);
+        }
+
+        return new ScoreboardMemory(fd, address, (nuint)size);
+    }
+
+    private void CheckHeader(long size)
+    {
+        ScoreboardHeader* header = Header;
+        string? problem = null;
+        if (header->Magic != ScoreboardLayout.Magic)
+        {
+            problem = "it does not start with the Prefork magic";
+        }
+        else if (header->Version != ScoreboardLayout.Version)
+        {
+            problem = $"its layout version is {header->Version}, this build reads {ScoreboardLayout.Version}";
+        }
+        else if (header->SlotSize != ScoreboardLayout.SlotSize || header->SlotCount < 0
+                 || ScoreboardLayout.FileSize(header->SlotCount) > size)
+        {
+            problem = $"its header promises {header->SlotCount} slots but the file is truncated ({size} bytes)";
+        }
+
+        if (problem is not null)
+        {
+            Dispose();
+            throw new InvalidDataException($"not a usable Prefork scoreboard: {problem}");
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_fd >= 0)
+        {
+            _ = Interop.Munmap(_address, _length);
+            _ = Interop.Close(_fd);
+            _fd = -1;
+        }
+    }
+}

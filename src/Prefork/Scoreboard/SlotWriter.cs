@@ -1,0 +1,80 @@
+namespace Prefork.Scoreboard;
+
+/// <summary>
+/// Called in the worker process: the only writer of one slot. The master never writes a slot a live
+/// child owns (it clears a slot only after reaping its child), so a plain seqlock is enough.
+/// </summary>
+internal sealed unsafe class SlotWriter
+{
+    private readonly SlotData* _slot;
+
+    public SlotWriter(ScoreboardMemory memory, int slot)
+    {
+        _slot = memory.Slot(slot);
+    }
+
+    /// <summary>For a process with no scoreboard (tests, tools): writes go to a private slot.</summary>
+    internal SlotWriter(SlotData* privateSlot)
+    {
+        _slot = privateSlot;
+    }
+
+    public WorkerState State => (WorkerState)Volatile.Read(ref _slot->State);
+
+    public long Requests => Volatile.Read(ref _slot->Requests);
+
+    public void Start(int pid, int generation)
+    {
+        BeginWrite();
+        _slot->Pid = pid;
+        _slot->Generation = generation;
+        _slot->State = (int)WorkerState.Starting;
+        _slot->StartUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        _slot->Requests = 0;
+        _slot->RequestStartTicks = 0;
+        _slot->HeartbeatTicks = Environment.TickCount64;
+        _slot->ActiveConnections = 0;
+        EndWrite();
+    }
+
+    public void SetState(WorkerState state, int activeConnections)
+    {
+        long now = Environment.TickCount64;
+        BeginWrite();
+        if (state == WorkerState.Busy && _slot->State != (int)WorkerState.Busy)
+        {
+            _slot->RequestStartTicks = now;
+        }
+
+        _slot->State = (int)state;
+        _slot->ActiveConnections = activeConnections;
+        _slot->HeartbeatTicks = now;
+        EndWrite();
+    }
+
+    /// <summary>Marks the start of one request while busy, so the request age the master sees is per request.</summary>
+    public void BeginRequest()
+    {
+        long now = Environment.TickCount64;
+        BeginWrite();
+        _slot->RequestStartTicks = now;
+        _slot->HeartbeatTicks = now;
+        EndWrite();
+    }
+
+    public void Heartbeat() => Volatile.Write(ref _slot->HeartbeatTicks, Environment.TickCount64);
+
+    public void CountRequests(long count) => Volatile.Write(ref _slot->Requests, _slot->Requests + count);
+
+    private void BeginWrite()
+    {
+        Volatile.Write(ref _slot->Sequence, _slot->Sequence + 1);
+        Interlocked.MemoryBarrier();
+    }
+
+    private void EndWrite()
+    {
+        Interlocked.MemoryBarrier();
+        Volatile.Write(ref _slot->Sequence, _slot->Sequence + 1);
+    }
+}

@@ -1,0 +1,170 @@
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Prefork.Logging;
+
+namespace Prefork.Worker;
+
+/// <summary>
+/// Called in the worker process. One dedicated thread blocks in accept4 on the shared listener: a
+/// blocking accept wakes one waiting process per connection, where an epoll-based AcceptAsync wakes
+/// every child (measured: 10.5-11.3k against 9.2k new connections/s). SO_RCVTIMEO bounds each wait so
+/// the thread can notice a stop without anyone shutting the shared socket down.
+/// </summary>
+internal sealed class AcceptLoop : IDisposable
+{
+    private readonly WorkerContext _context;
+    private readonly Func<AcceptedConnection, ValueTask> _handler;
+    private readonly AcceptLoopOptions _options;
+    private readonly SemaphoreSlim _capacity;
+    private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _active;
+    private int _running;
+
+    public AcceptLoop(WorkerContext context, Func<AcceptedConnection, ValueTask> handler, AcceptLoopOptions options)
+    {
+        if (options.MaxConnections < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.MaxConnections, "AcceptLoopOptions.MaxConnections must be 1 or more");
+        }
+
+        _context = context;
+        _handler = handler;
+        _options = options;
+        _capacity = new SemaphoreSlim(options.MaxConnections, options.MaxConnections);
+    }
+
+    public Task RunAsync()
+    {
+        if (_context.Listeners.Count == 0)
+        {
+            throw new InvalidOperationException("the accept loop needs a listener: bind one in AfterInit with MasterContext.ListenTcp");
+        }
+
+        foreach (Socket listener in _context.Listeners)
+        {
+            Interop.SetReceiveTimeout((int)listener.SafeHandle.DangerousGetHandle(), _options.WakeEvery);
+        }
+
+        _context.MarkIdle();
+        var thread = new Thread(AcceptUntilStopped) { IsBackground = true, Name = "prefork-accept" };
+        thread.Start();
+        return _finished.Task;
+    }
+
+    private void AcceptUntilStopped()
+    {
+        try
+        {
+            int next = 0;
+            IReadOnlyList<Socket> listeners = _context.Listeners;
+            var readable = new List<Socket>(listeners.Count);
+            while (!_context.Stopping.IsCancellationRequested)
+            {
+                if (!_capacity.Wait(_options.WakeEvery))
+                {
+                    _context.Heartbeat();
+                    continue;
+                }
+
+                Socket listener;
+                if (listeners.Count == 1)
+                {
+                    listener = listeners[0];
+                }
+                else
+                {
+                    // Several listeners: wait for one to be readable, then take turns so none starves.
+                    readable.Clear();
+                    readable.AddRange(listeners);
+                    Socket.Select(readable, null, null, (int)(_options.WakeEvery.TotalMilliseconds * 1000));
+                    if (readable.Count == 0)
+                    {
+                        _capacity.Release();
+                        _context.Heartbeat();
+                        continue;
+                    }
+
+                    listener = readable[next++ % readable.Count];
+                }
+
+                int fd = Interop.Accept4((int)listener.SafeHandle.DangerousGetHandle(), 0, 0, Interop.SOCK_CLOEXEC);
+                if (fd < 0)
+                {
+                    int errno = Interop.LastErrno;
+                    _capacity.Release();
+                    if (errno is Interop.EAGAIN or Interop.EINTR)
+                    {
+                        _context.Heartbeat();
+                        continue;
+                    }
+
+                    Log.AcceptFailed(_context.Logger, Interop.IOError("accept", errno).Message);
+                    Thread.Sleep(_options.WakeEvery);
+                    continue;
+                }
+
+                Serve(new Socket(new SafeSocketHandle(fd, ownsHandle: true)));
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Log.AcceptLoopCrashed(_context.Logger, e);
+            _finished.TrySetException(e);
+            return;
+        }
+
+        DrainThenFinish();
+    }
+
+    private void Serve(Socket socket)
+    {
+        int active = Interlocked.Increment(ref _active);
+        _context.SetBusy(active >= _options.MaxConnections, active);
+        if (_options.MaxConnections == 1)
+        {
+            // One client at a time: run the handler right here, no thread hop per connection.
+            RunHandler(socket).AsTask().GetAwaiter().GetResult();
+        }
+        else
+        {
+            _ = Task.Run(() => RunHandler(socket).AsTask());
+        }
+    }
+
+    private async ValueTask RunHandler(Socket socket)
+    {
+        Interlocked.Increment(ref _running);
+        try
+        {
+            await _handler(new AcceptedConnection(socket, _context.Stopping)).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException)
+        {
+            // A client that vanished mid-request is normal traffic, not a worker fault.
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Log.ConnectionHandlerFailed(_context.Logger, e);
+        }
+        finally
+        {
+            socket.Dispose();
+            int active = Interlocked.Decrement(ref _active);
+            _context.SetBusy(active >= _options.MaxConnections, active);
+            Interlocked.Decrement(ref _running);
+            _capacity.Release();
+        }
+    }
+
+    public void Dispose() => _capacity.Dispose();
+
+    private void DrainThenFinish()
+    {
+        while (Volatile.Read(ref _running) > 0)
+        {
+            Thread.Sleep(10);
+        }
+
+        _finished.TrySetResult();
+    }
+}

@@ -1,0 +1,114 @@
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Prefork.Scoreboard;
+using Prefork.Worker;
+
+namespace Prefork;
+
+/// <summary>What <see cref="PreforkOptions.WorkerInit"/> and <see cref="PreforkOptions.MainLoop"/> get, in each child.</summary>
+public sealed class WorkerContext
+{
+    private readonly SlotWriter _slot;
+    private int _busy = -1;
+
+    internal WorkerContext(
+        IReadOnlyList<Socket> listeners,
+        int slot,
+        int generation,
+        ILogger logger,
+        SlotWriter slotWriter,
+        CancellationToken stopping)
+    {
+        Listeners = listeners;
+        Slot = slot;
+        Generation = generation;
+        Logger = logger;
+        Stopping = stopping;
+        _slot = slotWriter;
+    }
+
+    /// <summary>The listening sockets the master opened in <see cref="PreforkOptions.AfterInit"/>, inherited.</summary>
+    public IReadOnlyList<Socket> Listeners { get; }
+
+    /// <summary>This child's scoreboard slot (0-based; a slot is reused by the child that replaces this one).</summary>
+    public int Slot { get; }
+
+    /// <summary>The generation this child belongs to: 1 at start, one more at every reload.</summary>
+    public int Generation { get; }
+
+    /// <summary>This process's id.</summary>
+    public int Pid { get; } = Environment.ProcessId;
+
+    /// <summary>The child's logger.</summary>
+    public ILogger Logger { get; }
+
+    /// <summary>Fires when the child should finish the work in hand and return from the main loop.</summary>
+    public CancellationToken Stopping { get; }
+
+    /// <summary>Requests counted so far.</summary>
+    public long Requests => _slot.Requests;
+
+    /// <summary>Tells the master this child is working (a client or a job is in hand).</summary>
+    public void MarkBusy() => SetBusy(true, 1);
+
+    /// <summary>Tells the master this child is free for more work.</summary>
+    public void MarkIdle() => SetBusy(false, 0);
+
+    /// <summary>Counts served requests; the master uses the count to recycle children.</summary>
+    public void CountRequest(long count = 1) => _slot.CountRequests(count);
+
+    /// <summary>Marks the start of a new request on a connection in hand, for the master's per-request timeout.</summary>
+    public void BeginRequest() => _slot.BeginRequest();
+
+    /// <summary>
+    /// Accepts connections on every listener and hands each to <paramref name="handler"/>, keeping the
+    /// busy/idle state exact, until <see cref="Stopping"/> fires and the connections in hand are done.
+    /// With <see cref="AcceptLoopOptions.MaxConnections"/> = 1 (the default) this child serves one
+    /// client at a time, as Apache prefork and gunicorn's sync workers do.
+    /// </summary>
+    public async Task RunAcceptLoopAsync(Func<AcceptedConnection, ValueTask> handler, AcceptLoopOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        using var loop = new AcceptLoop(this, handler, options ?? new AcceptLoopOptions());
+        await loop.RunAsync().ConfigureAwait(false);
+    }
+
+    internal void SetBusy(bool busy, int activeConnections)
+    {
+        int wanted = busy ? 1 : 0;
+        if (Interlocked.Exchange(ref _busy, wanted) != wanted || busy)
+        {
+            _slot.SetState(busy ? WorkerState.Busy : WorkerState.Idle, activeConnections);
+        }
+    }
+
+    internal void MarkStopping() => _slot.SetState(WorkerState.Stopping, 0);
+
+    internal void Heartbeat() => _slot.Heartbeat();
+}
+
+/// <summary>How <see cref="WorkerContext.RunAcceptLoopAsync"/> accepts.</summary>
+public sealed class AcceptLoopOptions
+{
+    /// <summary>How many connections this child serves at once (default 1: one client at a time).</summary>
+    public int MaxConnections { get; set; } = 1;
+
+    /// <summary>How often an idle accept wakes up to notice a stop request.</summary>
+    public TimeSpan WakeEvery { get; set; } = TimeSpan.FromMilliseconds(250);
+}
+
+/// <summary>One accepted client connection.</summary>
+public sealed class AcceptedConnection
+{
+    internal AcceptedConnection(Socket socket, CancellationToken workerStopping)
+    {
+        Socket = socket;
+        WorkerStopping = workerStopping;
+    }
+
+    /// <summary>The connected socket; the accept loop disposes it when the handler returns.</summary>
+    public Socket Socket { get; }
+
+    /// <summary>Fires when the child is asked to stop: finish the request in hand, then close.</summary>
+    public CancellationToken WorkerStopping { get; }
+}

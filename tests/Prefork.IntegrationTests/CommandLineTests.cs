@@ -1,0 +1,60 @@
+using System.Net;
+using System.Net.Sockets;
+using Prefork.IntegrationTests.Support;
+
+namespace Prefork.IntegrationTests;
+
+/// <summary>Bad input gets one clear line naming the option, a non-zero exit, and leaves no process behind.</summary>
+public sealed class CommandLineTests
+{
+    [Theory]
+    [InlineData("--prefork", "--prefork=-1")]
+    [InlineData("--max-children", "--max-children", "1", "--prefork", "3")]
+    [InlineData("--listen", "--listen", "nonsense")]
+    [InlineData("--listen", "--listen", "127.0.0.1:99999")]
+    [InlineData("--prefork", "--prefork", "many")]
+    [InlineData("--daemonize", "--daemonize", "--pid-file", "/tmp/x.pid", "--error-log", "/tmp/x.log")]
+    [InlineData("--pid-file", "--daemonize")]
+    public async Task BadOption_FailsWithOneLineNamingIt(string option, params string[] arguments)
+    {
+        await using HelloDaemon daemon = HelloDaemon.StartWith(SampleBuild.Muxer, [SampleBuild.HelloDll], arguments, addListen: false);
+        int exit = await daemon.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        Assert.NotEqual(0, exit);
+        string[] lines = daemon.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines);
+        Assert.Contains(option, lines[0], StringComparison.Ordinal);
+        Assert.Empty(daemon.Children());
+    }
+
+    [Fact]
+    public async Task PortInUse_FailsWithOneLine_AndStartsNoChild()
+    {
+        using var squatter = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        squatter.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        squatter.Listen();
+        int port = ((IPEndPoint)squatter.LocalEndPoint!).Port;
+
+        await using HelloDaemon daemon = HelloDaemon.StartWith(SampleBuild.Muxer, [SampleBuild.HelloDll], ["--listen", $"127.0.0.1:{port}"], addListen: false);
+        int exit = await daemon.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        Assert.NotEqual(0, exit);
+        string error = daemon.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Last(l => l.StartsWith("hello: error:", StringComparison.Ordinal));
+        Assert.Contains("--listen", error, StringComparison.Ordinal);
+        Assert.Contains("address already in use", error, StringComparison.Ordinal);
+        Assert.Empty(daemon.Children());
+    }
+
+    [Fact]
+    public async Task Help_ListsThePinnedOptions()
+    {
+        await using HelloDaemon daemon = HelloDaemon.StartWith(SampleBuild.Muxer, [SampleBuild.HelloDll], ["--help"], addListen: false);
+        Assert.Equal(0, await daemon.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        foreach (string option in new[]
+        {
+            "--listen", "--prefork", "--max-children", "--daemonize", "--pid-file", "--error-log", "--access-log",
+            "--scoreboard", "--require-root", "--auto-reload-every", "--max-requests", "--kill-on-disconnect", "--user",
+        })
+        {
+            Assert.Contains(option, daemon.Output, StringComparison.Ordinal);
+        }
+    }
+}

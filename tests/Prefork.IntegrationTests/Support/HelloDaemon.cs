@@ -1,0 +1,176 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Prefork.IntegrationTests.Support;
+
+/// <summary>
+/// One run of the sample daemon as a separate process, on 127.0.0.1. Disposing it stops the master and
+/// kills and reaps every process it started, whatever state the test left it in.
+/// </summary>
+internal sealed class HelloDaemon : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+    private readonly HashSet<int> _childrenSeen = [];
+
+    private HelloDaemon(Process process, int port)
+    {
+        _process = process;
+        Port = port;
+    }
+
+    public int Port { get; }
+
+    public int Pid => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    /// <summary>Starts <c>dotnet Hello.dll --listen 127.0.0.1:PORT args…</c> on a free port.</summary>
+    public static HelloDaemon Start(params string[] arguments) => StartWith(SampleBuild.Muxer, [SampleBuild.HelloDll], arguments);
+
+    public static HelloDaemon StartWith(string fileName, IEnumerable<string> prefix, IEnumerable<string> arguments, bool addListen = true)
+    {
+        int port = FreePort();
+        var info = new ProcessStartInfo(fileName)
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+        };
+        foreach (string argument in prefix)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        if (addListen)
+        {
+            info.ArgumentList.Add("--listen");
+            info.ArgumentList.Add($"127.0.0.1:{port}");
+        }
+
+        foreach (string argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        var process = new Process { StartInfo = info };
+        var daemon = new HelloDaemon(process, port);
+        process.OutputDataReceived += (_, e) => daemon.Append(e.Data);
+        process.ErrorDataReceived += (_, e) => daemon.Append(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return daemon;
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_output)
+        {
+            _output.AppendLine(line);
+        }
+    }
+
+    /// <summary>The master's live children, from /proc (the kernel's view, not the daemon's).</summary>
+    public IReadOnlyList<int> Children()
+    {
+        List<int> children = ProcFs.ChildrenOf(Pid);
+        lock (_childrenSeen)
+        {
+            _childrenSeen.UnionWith(children);
+        }
+
+        return children;
+    }
+
+    /// <summary>Waits until exactly <paramref name="count"/> children exist and the daemon answers.</summary>
+    public async Task WaitUntilServingAsync(int count, TimeSpan? timeout = null)
+    {
+        await Eventually.HoldsAsync(
+            async () => !HasExited && Children().Count == count && (await Http.TryGetAsync(Port, "/").ConfigureAwait(false))?.Status == 200,
+            timeout ?? TimeSpan.FromSeconds(30),
+            () => $"daemon did not come up with {count} children (has {(HasExited ? "exited" : Children().Count)}); output:\n{Output}").ConfigureAwait(false);
+    }
+
+    public void Signal(int signal) => ProcFs.Kill(Pid, signal);
+
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cancel.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"the master did not exit within {timeout.TotalSeconds} s; output:\n{Output}");
+        }
+
+        return _process.ExitCode;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            Children();
+            ProcFs.Kill(Pid, ProcFs.SIGTERM);
+            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
+            {
+                await _process.WaitForExitAsync(grace.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                ProcFs.Kill(Pid, ProcFs.SIGKILL);
+                await _process.WaitForExitAsync().ConfigureAwait(false);
+            }
+        }
+
+        int[] seen;
+        lock (_childrenSeen)
+        {
+            seen = [.. _childrenSeen];
+        }
+
+        // Children whose master died are reparented and reaped by init; make sure none lives on.
+        foreach (int child in seen)
+        {
+            if (ProcFs.IsAlive(child))
+            {
+                ProcFs.Kill(child, ProcFs.SIGKILL);
+            }
+        }
+
+        _process.Dispose();
+    }
+
+    private static int FreePort()
+    {
+        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)probe.LocalEndPoint!).Port;
+    }
+
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"Hello pid {Pid} on port {Port}");
+}

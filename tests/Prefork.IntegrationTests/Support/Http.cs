@@ -1,0 +1,121 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Prefork.IntegrationTests.Support;
+
+internal sealed record HttpAnswer(int Status, string Body, bool ServerKeepsAlive);
+
+/// <summary>A deliberately small HTTP/1.1 client over a raw socket, so tests control every byte and every close.</summary>
+internal static class Http
+{
+    public static async Task<HttpAnswer> GetAsync(int port, string path, TimeSpan? timeout = null)
+    {
+        using var socket = await ConnectAsync(port).ConfigureAwait(false);
+        return await RequestAsync(socket, path, keepAlive: false, timeout ?? TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+    }
+
+    public static async Task<HttpAnswer?> TryGetAsync(int port, string path)
+    {
+        try
+        {
+            return await GetAsync(port, path, TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is SocketException or IOException or OperationCanceledException or FormatException)
+        {
+            return null;
+        }
+    }
+
+    public static async Task<Socket> ConnectAsync(int port, IPAddress? address = null)
+    {
+        address ??= IPAddress.Loopback;
+        var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            await socket.ConnectAsync(new IPEndPoint(address, port)).ConfigureAwait(false);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    public static async Task<HttpAnswer> RequestAsync(Socket socket, string path, bool keepAlive, TimeSpan timeout)
+    {
+        string request = $"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{(keepAlive ? string.Empty : "Connection: close\r\n")}\r\n";
+        await socket.SendAsync(Encoding.ASCII.GetBytes(request)).ConfigureAwait(false);
+        return await ReadResponseAsync(socket, timeout).ConfigureAwait(false);
+    }
+
+    public static async Task<string> SendRawAsync(int port, string raw, TimeSpan timeout)
+    {
+        using Socket socket = await ConnectAsync(port).ConfigureAwait(false);
+        await socket.SendAsync(Encoding.ASCII.GetBytes(raw)).ConfigureAwait(false);
+        using var cancel = new CancellationTokenSource(timeout);
+        var buffer = new byte[4096];
+        var all = new StringBuilder();
+        int read;
+        while ((read = await socket.ReceiveAsync(buffer, SocketFlags.None, cancel.Token).ConfigureAwait(false)) > 0)
+        {
+            all.Append(Encoding.ASCII.GetString(buffer, 0, read));
+        }
+
+        return all.ToString();
+    }
+
+    private static async Task<HttpAnswer> ReadResponseAsync(Socket socket, TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        var buffer = new byte[8192];
+        int filled = 0;
+        while (true)
+        {
+            int headEnd = buffer.AsSpan(0, filled).IndexOf("\r\n\r\n"u8);
+            if (headEnd >= 0)
+            {
+                string head = Encoding.ASCII.GetString(buffer, 0, headEnd);
+                string[] lines = head.Split("\r\n");
+                int status = int.Parse(lines[0].Split(' ')[1], CultureInfo.InvariantCulture);
+                int length = 0;
+                bool keepAlive = true;
+                foreach (string line in lines.Skip(1))
+                {
+                    if (line.StartsWith("Content-Length:", StringComparison.OrdinalIgnoreCase))
+                    {
+                        length = int.Parse(line["Content-Length:".Length..].Trim(), CultureInfo.InvariantCulture);
+                    }
+                    else if (line.StartsWith("Connection:", StringComparison.OrdinalIgnoreCase))
+                    {
+                        keepAlive = !line.Contains("close", StringComparison.OrdinalIgnoreCase);
+                    }
+                }
+
+                int bodyStart = headEnd + 4;
+                while (filled < bodyStart + length)
+                {
+                    int more = await socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None, cancel.Token).ConfigureAwait(false);
+                    if (more == 0)
+                    {
+                        throw new IOException("the server closed the connection in the middle of a body");
+                    }
+
+                    filled += more;
+                }
+
+                return new HttpAnswer(status, Encoding.UTF8.GetString(buffer, bodyStart, length), keepAlive);
+            }
+
+            int read = await socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None, cancel.Token).ConfigureAwait(false);
+            if (read == 0)
+            {
+                throw new IOException($"the server closed the connection before a whole response ({filled} bytes)");
+            }
+
+            filled += read;
+        }
+    }
+}

@@ -1,0 +1,86 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+
+namespace Prefork.IntegrationTests.Support;
+
+/// <summary>The kernel's view of processes, read from /proc, and kill(2) by pid.</summary>
+internal static partial class ProcFs
+{
+    public const int SIGKILL = 9;
+    public const int SIGTERM = 15;
+    public const int SIGQUIT = 3;
+    public const int SIGSTOP = 19;
+    public const int SIGCONT = 18;
+
+    public static List<int> ChildrenOf(int pid)
+    {
+        List<int> children = [];
+        string tasks = $"/proc/{pid}/task";
+        if (!Directory.Exists(tasks))
+        {
+            return children;
+        }
+
+        try
+        {
+            foreach (string task in Directory.EnumerateDirectories(tasks))
+            {
+                string text = File.ReadAllText(Path.Combine(task, "children"));
+                foreach (string part in text.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                {
+                    children.Add(int.Parse(part, CultureInfo.InvariantCulture));
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The process went away while we looked.
+        }
+
+        children.RemoveAll(child => !IsAlive(child));
+        return children;
+    }
+
+    /// <summary>True while the process exists and is not a zombie.</summary>
+    public static bool IsAlive(int pid)
+    {
+        try
+        {
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            char state = stat[stat.LastIndexOf(')') + 2];
+            return state != 'Z' && state != 'X';
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The targets of a process's descriptors, e.g. "socket:[123]" or "/memfd:x (deleted)".</summary>
+    public static Dictionary<int, string> Descriptors(int pid)
+    {
+        var result = new Dictionary<int, string>();
+        foreach (string entry in Directory.EnumerateFileSystemEntries($"/proc/{pid}/fd"))
+        {
+            try
+            {
+                string? target = new FileInfo(entry).LinkTarget;
+                if (target is not null)
+                {
+                    result[int.Parse(Path.GetFileName(entry), CultureInfo.InvariantCulture)] = target;
+                }
+            }
+            catch (IOException)
+            {
+                // Closed while we looked.
+            }
+        }
+
+        return result;
+    }
+
+    public static void Kill(int pid, int signal) => _ = KillNative(pid, signal);
+
+    [LibraryImport("libc", EntryPoint = "kill")]
+    private static partial int KillNative(int pid, int signal);
+}

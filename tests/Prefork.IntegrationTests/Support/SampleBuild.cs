@@ -1,0 +1,28 @@
+namespace Prefork.IntegrationTests.Support;
+
+/// <summary>Where the sample daemon was built: beside this test assembly's build, same configuration.</summary>
+internal static class SampleBuild
+{
+    public static string Muxer { get; } = Environment.ProcessPath is { } path && Path.GetFileNameWithoutExtension(path) == "dotnet"
+        ? path
+        : "dotnet";
+
+    public static string OutputDirectory { get; } = Locate();
+
+    public static string HelloDll => Path.Combine(OutputDirectory, "Hello.dll");
+
+    public static string HelloApphost => Path.Combine(OutputDirectory, "Hello");
+
+    private static string Locate()
+    {
+        // tests/Prefork.IntegrationTests/bin/<Configuration>/<tfm>/ → samples/Hello/bin/<Configuration>/<tfm>/
+        var testOutput = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
+        string tfm = testOutput.Name;
+        string configuration = testOutput.Parent!.Name;
+        DirectoryInfo repo = testOutput.Parent!.Parent!.Parent!.Parent!.Parent!;
+        string directory = Path.Combine(repo.FullName, "samples", "Hello", "bin", configuration, tfm);
+        return File.Exists(Path.Combine(directory, "Hello.dll"))
+            ? directory
+            : throw new FileNotFoundException($"the sample is not built at {directory}; build the solution first");
+    }
+}

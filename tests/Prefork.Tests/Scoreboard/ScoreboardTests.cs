@@ -1,0 +1,71 @@
+using Prefork.Scoreboard;
+
+namespace Prefork.Tests.Scoreboard;
+
+public sealed class ScoreboardTests : IDisposable
+{
+    private readonly string _path = Path.Combine(Path.GetTempPath(), $"prefork-sb-{Guid.NewGuid():N}");
+
+    [Fact]
+    public void WriterStates_AreWhatTheReaderSees()
+    {
+        using ScoreboardMemory memory = ScoreboardMemory.Create(null, 4, Environment.ProcessId);
+        var writer = new SlotWriter(memory, 2);
+        var reader = new ScoreboardReader(memory);
+        writer.Start(1234, 7);
+        Assert.Equal(WorkerState.Starting, reader.Read(2).State);
+
+        writer.SetState(WorkerState.Busy, 1);
+        writer.CountRequests(5);
+        SlotSnapshot busy = reader.Read(2);
+        Assert.Equal((1234, WorkerState.Busy, 7, 5L, 1), (busy.Pid, busy.State, busy.Generation, busy.Requests, busy.ActiveConnections));
+        Assert.True(busy.RequestStartTicks > 0);
+
+        reader.Clear(2);
+        Assert.Equal(default, reader.Read(2) with { Slot = 0 });
+        Assert.Equal(WorkerState.Empty, reader.Read(1).State);
+    }
+
+    [Fact]
+    public void FileScoreboard_IsPrivate_AndReadableByAnotherMapping()
+    {
+        using ScoreboardMemory memory = ScoreboardMemory.Create(_path, 3, Environment.ProcessId);
+        new SlotWriter(memory, 0).Start(42, 1);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(_path));
+
+        using ScoreboardMemory other = ScoreboardMemory.OpenExisting(_path);
+        var reader = new ScoreboardReader(other);
+        Assert.Equal(3, reader.SlotCount);
+        Assert.Equal(Environment.ProcessId, reader.MasterPid);
+        Assert.Equal(42, reader.Read(0).Pid);
+    }
+
+    [Fact]
+    public void ForeignOrTruncatedFiles_AreRefusedClearly()
+    {
+        File.WriteAllText(_path, new string('x', 200));
+        Assert.Contains("magic", Assert.Throws<InvalidDataException>(() => ScoreboardMemory.OpenExisting(_path)).Message, StringComparison.Ordinal);
+
+        File.WriteAllText(_path, "short");
+        Assert.Contains("shorter than the header", Assert.Throws<InvalidDataException>(() => ScoreboardMemory.OpenExisting(_path)).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ASymlinkAtThePath_IsRefused()
+    {
+        string target = _path + ".target";
+        File.WriteAllText(target, string.Empty);
+        File.CreateSymbolicLink(_path, target);
+        try
+        {
+            Assert.Throws<IOException>(() => ScoreboardMemory.Create(_path, 2, Environment.ProcessId));
+            Assert.Equal(0, new FileInfo(target).Length);
+        }
+        finally
+        {
+            File.Delete(target);
+        }
+    }
+
+    public void Dispose() => File.Delete(_path);
+}
