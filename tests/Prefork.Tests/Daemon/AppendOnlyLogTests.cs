@@ -1,0 +1,188 @@
+using System.Text;
+using Prefork.Daemon;
+using Xunit;
+
+namespace Prefork.Tests.Daemon;
+
+public sealed class AppendOnlyLogTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public void WriteLineAppendsTheLineAndANewline()
+    {
+        string path = _dir.File("access.log");
+        File.WriteAllText(path, "earlier\n");
+        using var log = new AppendOnlyLog(path);
+
+        Assert.True(log.WriteLine("text é"));
+        Assert.True(log.WriteLine("bytes"u8));
+
+        Assert.Equal("earlier\ntext é\nbytes\n", File.ReadAllText(path));
+        Assert.Equal(0, log.FailedWrites);
+    }
+
+    [Fact]
+    public void LinesLongerThanTheStackBufferAreWrittenWhole()
+    {
+        string path = _dir.File("access.log");
+        using var log = new AppendOnlyLog(path);
+        string longLine = new('x', 100_000);
+
+        Assert.True(log.WriteLine(longLine));
+        Assert.True(log.WriteLine(Encoding.ASCII.GetBytes(longLine)));
+
+        Assert.Equal($"{longLine}\n{longLine}\n", File.ReadAllText(path));
+    }
+
+    [Fact]
+    public void ConcurrentWritersThroughSeparateDescriptorsProduceOnlyWholeLines()
+    {
+        // Separate AppendOnlyLog instances stand for separate processes: separate open file descriptions.
+        string path = _dir.File("access.log");
+        const int writers = 8;
+        const int linesEach = 2000;
+        string padding = new('p', 3000); // beyond the stack buffer and any pipe-atomicity folklore
+
+        Parallel.For(0, writers, new ParallelOptions { MaxDegreeOfParallelism = writers }, writer =>
+        {
+            using var log = new AppendOnlyLog(path);
+            for (int i = 0; i < linesEach; i++)
+            {
+                Assert.True(log.WriteLine($"{writer} {i} {padding}"));
+            }
+        });
+
+        AssertWholeLines(File.ReadAllText(path).Split('\n')[..^1], writers, linesEach, padding);
+    }
+
+    [Fact]
+    public void LinesWrittenDuringReopenLandWholeInTheOldOrTheNewFileAndNoneAreLost()
+    {
+        string path = _dir.File("access.log");
+        const int writers = 4;
+        const int linesEach = 5000;
+        const string padding = "padding";
+        using var log = new AppendOnlyLog(path);
+        var rotated = new List<string>();
+
+        int unwritten = 0;
+        Thread[] writing = Enumerable.Range(0, writers).Select(writer => new Thread(() =>
+        {
+            for (int i = 0; i < linesEach; i++)
+            {
+                if (!log.WriteLine($"{writer} {i} {padding}"))
+                {
+                    Interlocked.Increment(ref unwritten);
+                }
+            }
+        })).ToArray();
+        Array.ForEach(writing, thread => thread.Start());
+        while (writing.Any(thread => thread.IsAlive))
+        {
+            // logrotate with `create`: move the file aside, then tell the process to reopen the path.
+            string aside = _dir.File($"access.log.{rotated.Count}");
+            File.Move(path, aside);
+            rotated.Add(aside);
+            log.Reopen();
+            Thread.Sleep(1);
+        }
+
+        Array.ForEach(writing, thread => thread.Join());
+
+        Assert.Equal(0, unwritten);
+        Assert.True(rotated.Count > 1, "the writers finished before a reopen could overlap them");
+        string[] lines = rotated.Append(path).SelectMany(file => File.ReadAllText(file).Split('\n')[..^1]).ToArray();
+        AssertWholeLines(lines, writers, linesEach, padding);
+        Assert.Equal(0, log.FailedWrites);
+    }
+
+    [Fact]
+    public void LinesAfterReopenGoToTheNewFile()
+    {
+        string path = _dir.File("access.log");
+        using var log = new AppendOnlyLog(path);
+        log.WriteLine("before");
+        File.Move(path, _dir.File("access.log.1"));
+
+        log.Reopen();
+        log.WriteLine("after");
+
+        Assert.Equal("before\n", File.ReadAllText(_dir.File("access.log.1")));
+        Assert.Equal("after\n", File.ReadAllText(path));
+    }
+
+    [Fact]
+    public void AFailedReopenKeepsWritingToTheOldFile()
+    {
+        string dir = Directory.CreateDirectory(_dir.File("logs")).FullName;
+        string path = Path.Combine(dir, "access.log");
+        using var log = new AppendOnlyLog(path);
+        File.Move(path, _dir.File("moved.log"));
+        Directory.Delete(dir);
+
+        var error = Assert.Throws<IOException>(log.Reopen);
+        log.WriteLine("still here");
+
+        Assert.Contains(path, error.Message, StringComparison.Ordinal);
+        Assert.Equal("still here\n", File.ReadAllText(_dir.File("moved.log")));
+    }
+
+    [Fact]
+    public void ADiskFullErrorIsCountedAndReportedOnceNotThrown()
+    {
+        using var log = new AppendOnlyLog("/dev/full"); // every write fails with ENOSPC
+        var reported = new List<int>();
+        log.WriteFailed += (_, errno) => reported.Add(errno);
+
+        Assert.False(log.WriteLine("one"));
+        Assert.False(log.WriteLine("two"u8));
+        Assert.False(log.WriteLine("three"));
+
+        Assert.Equal(3, log.FailedWrites);
+        Assert.True(log.IsFailing);
+        Assert.Equal(Interop.ENOSPC, log.LastErrno);
+        Assert.Equal([Interop.ENOSPC], reported);
+    }
+
+    [Fact]
+    public void WritingAfterDisposeIsDroppedQuietly()
+    {
+        var log = new AppendOnlyLog(_dir.File("access.log"));
+        log.Dispose();
+
+        Assert.False(log.WriteLine("late"));
+        Assert.Equal(0, log.FailedWrites);
+    }
+
+    [Fact]
+    public void TheDescriptorIsNotInheritedByChildren()
+    {
+        using var log = new AppendOnlyLog(_dir.File("access.log"));
+        int[] fds = OpenDescriptorsTo(_dir.File("access.log"));
+
+        Assert.NotEmpty(fds);
+        Assert.All(fds, fd => Assert.True(Interop.IsCloseOnExec(fd)));
+    }
+
+    private static int[] OpenDescriptorsTo(string path) =>
+        Directory.GetFiles("/proc/self/fd")
+            .Where(link => new FileInfo(link).LinkTarget == path)
+            .Select(link => int.Parse(Path.GetFileName(link), System.Globalization.CultureInfo.InvariantCulture))
+            .ToArray();
+
+    private static void AssertWholeLines(string[] lines, int writers, int linesEach, string padding)
+    {
+        Assert.Equal(writers * linesEach, lines.Length);
+        var seen = new HashSet<(int, int)>();
+        foreach (string line in lines)
+        {
+            string[] fields = line.Split(' ');
+            Assert.Equal(3, fields.Length);
+            Assert.Equal(padding, fields[2]);
+            Assert.True(seen.Add((int.Parse(fields[0], System.Globalization.CultureInfo.InvariantCulture), int.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture))));
+        }
+    }
+}
