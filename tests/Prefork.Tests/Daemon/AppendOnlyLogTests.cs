@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using Prefork.Daemon;
 using Xunit;
@@ -55,7 +56,7 @@ public sealed class AppendOnlyLogTests : IDisposable
             }
         });
 
-        AssertWholeLines(File.ReadAllText(path).Split('\n')[..^1], writers, linesEach, padding);
+        AssertWholeLines(File.ReadAllText(path).Split('\n')[..^1], Enumerable.Repeat(linesEach, writers).ToArray(), padding);
     }
 
     [Fact]
@@ -63,39 +64,45 @@ public sealed class AppendOnlyLogTests : IDisposable
     {
         string path = _dir.File("access.log");
         const int writers = 4;
-        const int linesEach = 5000;
+        const int reopens = 30;
         const string padding = "padding";
         using var log = new AppendOnlyLog(path);
-        var rotated = new List<string>();
-
+        int[] written = new int[writers];
         int unwritten = 0;
+        bool stop = false;
+
+        // Writers run until the rotations are done, so every reopen overlaps writes in flight.
         Thread[] writing = Enumerable.Range(0, writers).Select(writer => new Thread(() =>
         {
-            for (int i = 0; i < linesEach; i++)
+            for (int i = 0; !Volatile.Read(ref stop); i++)
             {
                 if (!log.WriteLine($"{writer} {i} {padding}"))
                 {
                     Interlocked.Increment(ref unwritten);
                 }
+
+                written[writer] = i + 1;
             }
         })).ToArray();
         Array.ForEach(writing, thread => thread.Start());
-        while (writing.Any(thread => thread.IsAlive))
+        var rotated = new List<string>();
+        for (int round = 0; round < reopens; round++)
         {
+            Thread.Sleep(1);
+
             // logrotate with `create`: move the file aside, then tell the process to reopen the path.
-            string aside = _dir.File($"access.log.{rotated.Count}");
+            string aside = _dir.File($"access.log.{round}");
             File.Move(path, aside);
             rotated.Add(aside);
             log.Reopen();
-            Thread.Sleep(1);
         }
 
+        Volatile.Write(ref stop, true);
         Array.ForEach(writing, thread => thread.Join());
 
         Assert.Equal(0, unwritten);
-        Assert.True(rotated.Count > 1, "the writers finished before a reopen could overlap them");
         string[] lines = rotated.Append(path).SelectMany(file => File.ReadAllText(file).Split('\n')[..^1]).ToArray();
-        AssertWholeLines(lines, writers, linesEach, padding);
+        AssertWholeLines(lines, written, padding);
         Assert.Equal(0, log.FailedWrites);
     }
 
@@ -170,19 +177,23 @@ public sealed class AppendOnlyLogTests : IDisposable
     private static int[] OpenDescriptorsTo(string path) =>
         Directory.GetFiles("/proc/self/fd")
             .Where(link => new FileInfo(link).LinkTarget == path)
-            .Select(link => int.Parse(Path.GetFileName(link), System.Globalization.CultureInfo.InvariantCulture))
+            .Select(link => int.Parse(Path.GetFileName(link), CultureInfo.InvariantCulture))
             .ToArray();
 
-    private static void AssertWholeLines(string[] lines, int writers, int linesEach, string padding)
+    /// <summary>Each line intact, none twice, and writer w's lines 0 .. linesPerWriter[w]-1 all present.</summary>
+    private static void AssertWholeLines(string[] lines, int[] linesPerWriter, string padding)
     {
-        Assert.Equal(writers * linesEach, lines.Length);
+        Assert.Equal(linesPerWriter.Sum(), lines.Length);
         var seen = new HashSet<(int, int)>();
         foreach (string line in lines)
         {
             string[] fields = line.Split(' ');
             Assert.Equal(3, fields.Length);
             Assert.Equal(padding, fields[2]);
-            Assert.True(seen.Add((int.Parse(fields[0], System.Globalization.CultureInfo.InvariantCulture), int.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture))));
+            int writer = int.Parse(fields[0], CultureInfo.InvariantCulture);
+            int index = int.Parse(fields[1], CultureInfo.InvariantCulture);
+            Assert.InRange(index, 0, linesPerWriter[writer] - 1);
+            Assert.True(seen.Add((writer, index)));
         }
     }
 }
