@@ -6,6 +6,7 @@ internal static partial class Interop
     // beside the calls that introduced them.
     internal const int EPERM = 1;
     internal const int ENOENT = 2;
+    internal const int EBADF = 9;
     internal const int ENOSPC = 28;
     internal const int ERANGE = 34;
     internal const int ELOOP = 40;
