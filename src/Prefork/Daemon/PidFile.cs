@@ -46,6 +46,26 @@ internal sealed class PidFile : IDisposable
     /// </summary>
     public int? ReplacedStalePid { get; }
 
+    /// <summary>After <see cref="Adopt"/>: the pid the old master had written (the master being replaced).</summary>
+    public int? PreviousPid { get; private init; }
+
+    /// <summary>
+    /// The locked descriptor, for a master upgrade only: clear its FD_CLOEXEC for the one spawn of the
+    /// new master, which then calls <see cref="Adopt"/> on it. Sharing the open file description shares
+    /// the lock, so the file never goes unlocked during the handover.
+    /// </summary>
+    internal int Descriptor
+    {
+        get
+        {
+            lock (_gate)
+            {
+                ObjectDisposedException.ThrowIf(_handle is null, this);
+                return _handle.Fd;
+            }
+        }
+    }
+
     /// <summary>Locks the pid file and writes the current process id into it.</summary>
     /// <exception cref="AlreadyRunningException">Another open file description holds the lock.</exception>
     /// <exception cref="IOException">The path is a symbolic link, or the file cannot be opened, locked or written.</exception>
@@ -126,6 +146,43 @@ internal sealed class PidFile : IDisposable
 
         int? pid = ReadPid(handle.Fd);
         return pid is int held && ProcessExists(held) ? held : null;
+    }
+
+    /// <summary>
+    /// In a new master started by an upgrade: takes over the pid file descriptor inherited from the old
+    /// master, checks that it still holds the lock on the file at <paramref name="path"/>, marks it
+    /// close-on-exec again (so workers never inherit it) and writes the current pid.
+    /// </summary>
+    /// <exception cref="IOException">The descriptor is not the locked pid file at <paramref name="path"/>.</exception>
+    public static PidFile Adopt(string path, int inheritedFd)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentOutOfRangeException.ThrowIfNegative(inheritedFd);
+        var handle = new DescriptorHandle(inheritedFd);
+        try
+        {
+            // On an open file description that already holds the lock this succeeds at once; on any other
+            // descriptor of the file it fails, because the old master's lock is still held.
+            if (Interop.Flock(inheritedFd, Interop.LOCK_EX | Interop.LOCK_NB) != 0)
+            {
+                throw Interop.IOError($"inherited descriptor {inheritedFd} does not hold the lock on pid file {path}", Interop.LastErrno);
+            }
+
+            if (!IsStillNamedBy(inheritedFd, path))
+            {
+                throw new IOException($"inherited descriptor {inheritedFd} is not the pid file {path}");
+            }
+
+            Interop.SetCloseOnExec(inheritedFd, closeOnExec: true);
+            int? previous = ReadPid(inheritedFd);
+            WritePid(inheritedFd, path, Environment.ProcessId);
+            return new PidFile(path, handle, Environment.ProcessId, replacedStalePid: null) { PreviousPid = previous };
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Writes another pid into the locked file, e.g. when a new master takes over on upgrade.</summary>

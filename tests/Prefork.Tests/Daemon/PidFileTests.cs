@@ -203,6 +203,46 @@ public sealed class PidFileTests : IDisposable
         Assert.Null(PidFile.ReadRunning(path));
     }
 
+    [Fact]
+    public void AdoptTakesOverTheLockedDescriptorOfAnOldMasterWithoutEverUnlocking()
+    {
+        string path = _dir.File("app.pid");
+        PidFile oldMaster = PidFile.Acquire(path, pid: 4242);
+        int inherited = DuplicateLikeInheritance(oldMaster.Descriptor);
+
+        using PidFile newMaster = PidFile.Adopt(path, inherited);
+        Assert.False(oldMaster.Remove()); // the old master exits cleanly: the file now holds another pid
+        // ...and its close leaves the lock held, through the shared open file description.
+
+        Assert.Equal(4242, newMaster.PreviousPid);
+        Assert.Equal($"{Environment.ProcessId}\n", RawFile.ReadAllText(path));
+        Assert.True(Interop.IsCloseOnExec(inherited));
+        Assert.Throws<AlreadyRunningException>(() => PidFile.Acquire(path));
+        Assert.True(newMaster.Remove());
+    }
+
+    [Fact]
+    public void AdoptRefusesADescriptorThatDoesNotHoldTheLock()
+    {
+        string path = _dir.File("app.pid");
+        using PidFile holder = PidFile.Acquire(path);
+        int unrelated = Interop.Open(path, Interop.O_RDONLY | Interop.O_CLOEXEC, 0);
+
+        var error = Assert.Throws<IOException>(() => PidFile.Adopt(path, unrelated));
+
+        Assert.Contains("does not hold the lock", error.Message, StringComparison.Ordinal);
+        Assert.Equal(Environment.ProcessId, PidFile.ReadRunning(path));
+    }
+
+    // A dup shares the open file description, exactly like a descriptor inherited across exec.
+    private static int DuplicateLikeInheritance(int fd)
+    {
+        const int F_DUPFD = 0;
+        int copy = Interop.Fcntl(fd, F_DUPFD, 3);
+        Assert.True(copy >= 0);
+        return copy;
+    }
+
     private static int PidOfAnExitedProcess()
     {
         using Process process = Process.Start(new ProcessStartInfo("true") { UseShellExecute = false })!;
