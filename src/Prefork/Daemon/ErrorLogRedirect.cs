@@ -48,7 +48,8 @@ internal sealed class ErrorLogRedirect
         lock (_gate)
         {
             using DescriptorHandle log = Open();
-            using DescriptorHandle devNull = DescriptorHandle.Open("/dev/null", Interop.O_RDONLY | Interop.O_CLOEXEC, 0, "null device");
+            using DescriptorHandle devNull = AboveStandardDescriptors(
+                DescriptorHandle.Open("/dev/null", Interop.O_RDONLY | Interop.O_CLOEXEC, 0, "null device"));
             Duplicate(devNull, _stdin, "stdin");
             Duplicate(log, _stdout, "stdout");
             Duplicate(log, _stderr, "stderr");
@@ -69,19 +70,10 @@ internal sealed class ErrorLogRedirect
         }
     }
 
-    private DescriptorHandle Open() => DescriptorHandle.Open(Path, OpenFlags, Mode, "error log");
+    private DescriptorHandle Open() => AboveStandardDescriptors(DescriptorHandle.Open(Path, OpenFlags, Mode, "error log"));
 
     private static void Duplicate(DescriptorHandle source, int target, string name)
     {
-        // Started with a closed stdio descriptor, open() hands out that very number: it already is the
-        // target, so it must stay open after this call and be inherited by children.
-        if (source.Fd == target)
-        {
-            Interop.SetCloseOnExec(target, closeOnExec: false);
-            source.SetHandleAsInvalid();
-            return;
-        }
-
         // dup2 replaces the target atomically: there is no instant where 1 or 2 is closed and a
         // concurrent open could take its number.
         while (Interop.Dup2(source.Fd, target) < 0)
@@ -91,6 +83,26 @@ internal sealed class ErrorLogRedirect
             {
                 throw Interop.IOError($"cannot point {name} (descriptor {target}) at {source.Fd}", errno);
             }
+        }
+    }
+
+    /// <summary>
+    /// A process started with 0, 1 or 2 closed gets that number back from open(); dup2 onto the other
+    /// targets would then overwrite the very file being installed. Keep sources out of the target range.
+    /// </summary>
+    private static DescriptorHandle AboveStandardDescriptors(DescriptorHandle opened)
+    {
+        if (opened.Fd > StandardError)
+        {
+            return opened;
+        }
+
+        using (opened)
+        {
+            int moved = Interop.Fcntl(opened.Fd, Interop.F_DUPFD_CLOEXEC, StandardError + 1);
+            return moved >= 0
+                ? new DescriptorHandle(moved)
+                : throw Interop.IOError($"cannot move descriptor {opened.Fd} above the standard ones", Interop.LastErrno);
         }
     }
 }
