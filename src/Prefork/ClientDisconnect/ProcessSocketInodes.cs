@@ -42,7 +42,7 @@ internal static class ProcessSocketInodes
                 }
             }
         }
-        catch (Exception e) when (e is DirectoryNotFoundException or UnauthorizedAccessException or IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // The process exited, or is not ours to look at.
         }

@@ -139,13 +139,17 @@ internal sealed class SockDiagSource : ICloseWaitSource
             ReadOnlySpan<byte> payload = datagram[NlmsghdrSize..length];
             if (replySequence == sequence)
             {
+                // NLM_F_DUMP_INTR (sockets changed during the dump) is not checked: a connection
+                // missed now is still in CLOSE_WAIT at the next poll.
                 switch (type)
                 {
                     case NLMSG_DONE:
                         return true;
                     case NLMSG_ERROR:
                         int errno = payload.Length >= 4 ? -MemoryMarshal.Read<int>(payload) : 0;
-                        throw Interop.IOError("sock_diag dump of TCP sockets", errno);
+                        throw errno != 0
+                            ? Interop.IOError("sock_diag dump of TCP sockets", errno)
+                            : new IOException("sock_diag acknowledged the TCP socket dump instead of answering it.");
                     case SOCK_DIAG_BY_FAMILY when payload.Length >= InetDiagMsgSize:
                         into.Add(ReadSocket(payload));
                         break;
