@@ -1,0 +1,25 @@
+namespace Prefork.ClientDisconnects;
+
+/// <summary>
+/// What the master calls at each poll: scans the workers and returns only the disconnects it has not
+/// returned before. Master process, master loop only.
+/// </summary>
+internal sealed class ClientDisconnectMonitor
+{
+    private readonly ClosedConnectionScanner _scanner;
+    private readonly DisconnectTracker _tracker = new();
+
+    public ClientDisconnectMonitor()
+        : this(new ClosedConnectionScanner())
+    {
+    }
+
+    internal ClientDisconnectMonitor(ClosedConnectionScanner scanner) => _scanner = scanner;
+
+    /// <summary>Which source answers now: <c>netlink</c> or <c>proc</c>.</summary>
+    public string SourceName => _scanner.SourceName;
+
+    /// <exception cref="IOException">Neither netlink nor <c>/proc/net/tcp</c> could be read.</exception>
+    public IReadOnlyList<ClientDisconnect> Poll(IReadOnlyList<(int Pid, int Slot)> children) =>
+        _tracker.TakeNew(_scanner.Scan(children));
+}

@@ -1,0 +1,20 @@
+using System.Globalization;
+
+namespace Prefork.ClientDisconnects;
+
+/// <summary>A CLOSE_WAIT socket matched to the worker that holds it.</summary>
+internal readonly record struct ClosedConnection(int Pid, int Slot, CloseWaitSocket Socket)
+{
+    public ClientDisconnect ToClientDisconnect() => new(
+        Pid,
+        Slot,
+        Socket.Proto,
+        Socket.Local.ToString(),
+        Socket.LocalPort,
+        Socket.Remote.ToString(),
+        Socket.RemotePort);
+
+    public override string ToString() => string.Create(
+        CultureInfo.InvariantCulture,
+        $"pid {Pid} slot {Slot} {Socket.Proto} {Socket.Local}:{Socket.LocalPort} <- {Socket.Remote}:{Socket.RemotePort} inode {Socket.Inode}");
+}

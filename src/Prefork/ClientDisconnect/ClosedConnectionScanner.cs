@@ -1,0 +1,70 @@
+namespace Prefork.ClientDisconnects;
+
+/// <summary>
+/// Finds which workers hold a TCP connection whose client has gone (CLOSE_WAIT). Runs in the master
+/// process, from the master loop only: it reuses its buffers and is not thread-safe.
+/// </summary>
+/// <remarks>
+/// The machine-wide CLOSE_WAIT list comes first because it is almost always empty, and then no
+/// worker's descriptor table needs reading at all.
+/// </remarks>
+internal sealed class ClosedConnectionScanner
+{
+    private readonly ICloseWaitSource _source;
+    private readonly string _procRoot;
+    private readonly List<CloseWaitSocket> _closeWait = [];
+    private readonly Dictionary<ulong, CloseWaitSocket> _unclaimed = [];
+    private readonly List<ulong> _inodes = [];
+    private readonly List<ClosedConnection> _found = [];
+
+    /// <summary>netlink sock_diag, falling back to <c>/proc/net/tcp</c> if netlink fails.</summary>
+    public ClosedConnectionScanner()
+        : this(PreferredCloseWaitSource.CreateDefault(), "/proc")
+    {
+    }
+
+    // For testing: a given source, and the procfs mount holding <pid>/fd.
+    internal ClosedConnectionScanner(ICloseWaitSource source, string procRoot)
+    {
+        _source = source;
+        _procRoot = procRoot;
+    }
+
+    /// <summary>Which source answers now: <c>netlink</c> or <c>proc</c>.</summary>
+    public string SourceName => _source.Name;
+
+    /// <summary>
+    /// The CLOSE_WAIT connections held by <paramref name="children"/>, every time they are seen (see
+    /// <see cref="DisconnectTracker"/> to report each once). The list is reused by the next call.
+    /// </summary>
+    /// <exception cref="IOException">Neither source could list the machine's sockets.</exception>
+    public IReadOnlyList<ClosedConnection> Scan(IReadOnlyList<(int Pid, int Slot)> children)
+    {
+        _closeWait.Clear();
+        _unclaimed.Clear();
+        _found.Clear();
+        _source.Collect(_closeWait);
+        foreach (CloseWaitSocket socket in _closeWait)
+        {
+            _unclaimed.TryAdd(socket.Inode, socket);
+        }
+
+        for (int i = 0; i < children.Count && _unclaimed.Count > 0; i++)
+        {
+            (int pid, int slot) = children[i];
+            _inodes.Clear();
+            ProcessSocketInodes.Collect(_procRoot, pid, _inodes);
+            foreach (ulong inode in _inodes)
+            {
+                // Removed once claimed: a descriptor shared by two workers is one connection, and
+                // the first worker listed is reported as holding it.
+                if (_unclaimed.Remove(inode, out CloseWaitSocket socket))
+                {
+                    _found.Add(new ClosedConnection(pid, slot, socket));
+                }
+            }
+        }
+
+        return _found;
+    }
+}
