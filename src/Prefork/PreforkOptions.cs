@@ -68,6 +68,9 @@ public sealed class PreforkOptions
     /// <summary>Master: a child's TCP client went away (seed: on_client_disconnect).</summary>
     public Func<ClientDisconnect, IDaemonControl, Task>? OnClientDisconnect { get; set; }
 
+    /// <summary>How often the master looks for children whose client went away (default 250 ms, at least 50 ms).</summary>
+    public TimeSpan ClientDisconnectCheckEvery { get; set; } = TimeSpan.FromMilliseconds(250);
+
     /// <summary>Master, once, when a stop begins (seed: before_shutdown).</summary>
     public Func<CancellationToken, Task>? BeforeShutdown { get; set; }
 
@@ -120,6 +123,11 @@ public sealed class PreforkOptions
         if (AutoReloadCheckEvery is { } every && every <= TimeSpan.Zero)
         {
             errors.Add(new(nameof(AutoReloadCheckEvery), $"must be positive (got {every}); leave it unset to never check"));
+        }
+
+        if (ClientDisconnectCheckEvery < TimeSpan.FromMilliseconds(50))
+        {
+            errors.Add(new(nameof(ClientDisconnectCheckEvery), $"must be at least 50 ms (got {ClientDisconnectCheckEvery.TotalMilliseconds} ms): each check reads kernel socket tables"));
         }
 
         if (MaxRequestsPerChild is { } maxRequests && maxRequests < 1)

@@ -20,6 +20,6 @@ internal sealed class ClientDisconnectMonitor
     public string SourceName => _scanner.SourceName;
 
     /// <exception cref="IOException">Neither netlink nor <c>/proc/net/tcp</c> could be read.</exception>
-    public IReadOnlyList<ClientDisconnect> Poll(IReadOnlyList<(int Pid, int Slot)> children) =>
-        _tracker.TakeNew(_scanner.Scan(children));
+    public IReadOnlyList<ClientDisconnect> Poll(IReadOnlyList<(int Pid, int Slot)> children, IReadOnlySet<int>? listenerPorts = null) =>
+        _tracker.TakeNew(_scanner.Scan(children, listenerPorts));
 }

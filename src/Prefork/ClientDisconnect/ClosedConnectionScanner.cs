@@ -38,7 +38,12 @@ internal sealed class ClosedConnectionScanner
     /// <see cref="DisconnectTracker"/> to report each once). The list is reused by the next call.
     /// </summary>
     /// <exception cref="IOException">Neither source could list the machine's sockets.</exception>
-    public IReadOnlyList<ClosedConnection> Scan(IReadOnlyList<(int Pid, int Slot)> children)
+    /// <param name="children">The workers to look in.</param>
+    /// <param name="listenerPorts">
+    /// When given, only connections accepted on these local ports count: a worker's own outbound
+    /// connection (to a database that hung up, say) is not a client going away.
+    /// </param>
+    public IReadOnlyList<ClosedConnection> Scan(IReadOnlyList<(int Pid, int Slot)> children, IReadOnlySet<int>? listenerPorts = null)
     {
         _closeWait.Clear();
         _unclaimed.Clear();
@@ -46,6 +51,11 @@ internal sealed class ClosedConnectionScanner
         _source.Collect(_closeWait);
         foreach (CloseWaitSocket socket in _closeWait)
         {
+            if (listenerPorts is not null && !listenerPorts.Contains(socket.LocalPort))
+            {
+                continue;
+            }
+
             _unclaimed.TryAdd(socket.Inode, socket);
         }
 

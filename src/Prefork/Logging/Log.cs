@@ -54,6 +54,16 @@ internal static partial class Log
     [LoggerMessage(16, LogLevel.Information, "single-process mode: pid {Pid} serves on {Listeners}")]
     public static partial void SingleProcessStarted(ILogger logger, int pid, string listeners);
 
+    // Client disconnects (master): 100-109.
+    [LoggerMessage(100, LogLevel.Information, "client went away: child pid {Pid}, slot {Slot}, {Proto} {LocalHost}:{LocalPort} <- {ForeignHost}:{ForeignPort}")]
+    public static partial void ClientWentAway(ILogger logger, int pid, int slot, string proto, string localHost, int localPort, string foreignHost, int foreignPort);
+
+    [LoggerMessage(101, LogLevel.Warning, "cannot check for clients that went away: {Message}")]
+    public static partial void ClientCheckFailed(ILogger logger, string message);
+
+    [LoggerMessage(102, LogLevel.Debug, "watching for clients that go away every {Milliseconds} ms through {Source}")]
+    public static partial void ClientWatchStarted(ILogger logger, double milliseconds, string source);
+
     // Worker: 50-99.
     [LoggerMessage(50, LogLevel.Debug, "worker ready: slot {Slot}, generation {Generation}, pid {Pid}")]
     public static partial void WorkerReady(ILogger logger, int slot, int generation, int pid);

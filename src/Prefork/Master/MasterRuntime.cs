@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using Prefork.ClientDisconnects;
 using Prefork.Logging;
 using Prefork.Scoreboard;
 using Prefork.Worker;
@@ -107,10 +108,18 @@ internal sealed class MasterRuntime : IDaemonControl
             _events.Writer);
         string listenFds = listeners.ToEnvironmentValue();
         string scoreboardFd = scoreboard.Descriptor.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        var supervisor = new Supervision(this, table, reader, spawner, listenFds, scoreboardFd);
+        var supervisor = new Supervision(this, table, reader, spawner, listenFds, scoreboardFd)
+        {
+            ClientWatch = _options.OnClientDisconnect is null ? null : new ClientWatch(_options, _logger, listeners, this),
+        };
 
         using var ticker = new PeriodicTimer(TickEvery);
-        _ = PostTicksAsync(ticker);
+        _ = PostTicksAsync(ticker, new MasterEvent.Tick());
+        using PeriodicTimer? clientChecks = _options.OnClientDisconnect is null ? null : new PeriodicTimer(_options.ClientDisconnectCheckEvery);
+        if (clientChecks is not null)
+        {
+            _ = PostTicksAsync(clientChecks, new MasterEvent.CheckClients());
+        }
 
         Log.MasterStarted(_logger, _pid, _floor, _options.MaxChildren, Describe(listeners));
         supervisor.MaintainPool();
@@ -126,13 +135,13 @@ internal sealed class MasterRuntime : IDaemonControl
         return 0;
     }
 
-    private async Task PostTicksAsync(PeriodicTimer ticker)
+    private async Task PostTicksAsync(PeriodicTimer ticker, MasterEvent tick)
     {
         try
         {
             while (await ticker.WaitForNextTickAsync().ConfigureAwait(false))
             {
-                _events.Writer.TryWrite(new MasterEvent.Tick());
+                _events.Writer.TryWrite(tick);
             }
         }
         catch (ObjectDisposedException)
@@ -275,6 +284,8 @@ internal sealed class MasterRuntime : IDaemonControl
             _scoreboardFd = scoreboardFd;
         }
 
+        public ClientWatch? ClientWatch { get; init; }
+
         private ILogger Logger => _master._logger;
 
         private PreforkOptions Options => _master._options;
@@ -289,6 +300,9 @@ internal sealed class MasterRuntime : IDaemonControl
                     NoticeReadyChildren();
                     EnforceStopDeadlines();
                     MaintainPool();
+                    break;
+                case MasterEvent.CheckClients when ClientWatch is not null:
+                    await ClientWatch.CheckAsync(_table.All.Where(w => !w.Killed).Select(w => (w.Pid, w.Slot)).ToList()).ConfigureAwait(false);
                     break;
                 case MasterEvent.WorkerSpawned spawned:
                     OnSpawned(spawned);

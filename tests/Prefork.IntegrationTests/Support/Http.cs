@@ -10,17 +10,17 @@ internal sealed record HttpAnswer(int Status, string Body, bool ServerKeepsAlive
 /// <summary>A deliberately small HTTP/1.1 client over a raw socket, so tests control every byte and every close.</summary>
 internal static class Http
 {
-    public static async Task<HttpAnswer> GetAsync(int port, string path, TimeSpan? timeout = null)
+    public static async Task<HttpAnswer> GetAsync(int port, string path, TimeSpan? timeout = null, IPAddress? address = null)
     {
-        using var socket = await ConnectAsync(port).ConfigureAwait(false);
+        using var socket = await ConnectAsync(port, address).ConfigureAwait(false);
         return await RequestAsync(socket, path, keepAlive: false, timeout ?? TimeSpan.FromSeconds(30)).ConfigureAwait(false);
     }
 
-    public static async Task<HttpAnswer?> TryGetAsync(int port, string path)
+    public static async Task<HttpAnswer?> TryGetAsync(int port, string path, IPAddress? address = null)
     {
         try
         {
-            return await GetAsync(port, path, TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            return await GetAsync(port, path, TimeSpan.FromSeconds(5), address).ConfigureAwait(false);
         }
         catch (Exception e) when (e is SocketException or IOException or OperationCanceledException or FormatException)
         {

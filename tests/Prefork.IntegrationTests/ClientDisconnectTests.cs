@@ -1,0 +1,81 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.RegularExpressions;
+using Prefork.IntegrationTests.Support;
+
+namespace Prefork.IntegrationTests;
+
+/// <summary>on_client_disconnect: a client that gives up frees its child, once, over IPv4 and IPv6.</summary>
+public sealed partial class ClientDisconnectTests
+{
+    [Fact]
+    public async Task ClientThatGivesUp_FreesItsChild_OnceWithTheRightFields_IPv4AndIPv6()
+    {
+        int port4 = FreePort(IPAddress.Loopback);
+        int port6 = FreePort(IPAddress.IPv6Loopback);
+        await using HelloDaemon daemon = HelloDaemon.StartWith(
+            SampleBuild.Muxer,
+            [SampleBuild.HelloDll],
+            ["--prefork", "2", "--kill-on-disconnect", "--listen", $"127.0.0.1:{port4}", "--listen", $"[::1]:{port6}"],
+            addListen: false);
+        await Eventually.HoldsAsync(
+            async () => daemon.Children().Count == 2 && (await Http.TryGetAsync(port4, "/"))?.Status == 200,
+            TimeSpan.FromSeconds(30),
+            () => daemon.Output);
+
+        // Finished requests and a connection that stays open never fire the hook.
+        using (Socket idle = await Http.ConnectAsync(port4))
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                Assert.Equal(200, (await Http.GetAsync(port4, "/")).Status);
+            }
+
+            await Task.Delay(1000);
+            Assert.DoesNotContain("client went away", daemon.Output, StringComparison.Ordinal);
+        }
+
+        await AbandonSlowRequestAndCheckAsync(daemon, IPAddress.Loopback, port4, "tcp", "127.0.0.1");
+        await AbandonSlowRequestAndCheckAsync(daemon, IPAddress.IPv6Loopback, port6, "tcp6", "::1");
+    }
+
+    private static async Task AbandonSlowRequestAndCheckAsync(HelloDaemon daemon, IPAddress address, int port, string proto, string host)
+    {
+        int clientPort;
+        using (Socket client = await Http.ConnectAsync(port, address))
+        {
+            clientPort = ((IPEndPoint)client.LocalEndPoint!).Port;
+            await client.SendAsync(Encoding.ASCII.GetBytes("GET /sleep/60000 HTTP/1.1\r\nHost: x\r\n\r\n"));
+            await Task.Delay(500);
+        }
+
+        string expected = $"{proto} {host}:{port} <- {host}:{clientPort}";
+        Match? fired = null;
+        await Eventually.HoldsAsync(
+            () => (fired = ClientWentAway().Matches(daemon.Output).FirstOrDefault(m => m.Groups["conn"].Value == expected)) is not null,
+            TimeSpan.FromSeconds(10),
+            () => $"no disconnect reported for {expected}:\n{daemon.Output}");
+        int pid = int.Parse(fired!.Groups["pid"].Value, CultureInfo.InvariantCulture);
+
+        await Eventually.HoldsAsync(() => !ProcFs.IsAlive(pid), TimeSpan.FromSeconds(10), () => $"child {pid} still alive:\n{daemon.Output}");
+        await Eventually.HoldsAsync(
+            async () => daemon.Children().Count == 2 && !daemon.Children().Contains(pid) && (await Http.TryGetAsync(port, "/", address))?.Status == 200,
+            TimeSpan.FromSeconds(30),
+            () => $"no replacement served:\n{daemon.Output}");
+
+        // Exactly once, however many polls saw the connection before the child died.
+        Assert.Single(ClientWentAway().Matches(daemon.Output), m => m.Groups["conn"].Value == expected);
+    }
+
+    private static int FreePort(IPAddress address)
+    {
+        using var probe = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        probe.Bind(new IPEndPoint(address, 0));
+        return ((IPEndPoint)probe.LocalEndPoint!).Port;
+    }
+
+    [GeneratedRegex(@"client went away: child pid (?<pid>\d+), slot \d+, (?<conn>tcp6? \S+ <- \S+)")]
+    private static partial Regex ClientWentAway();
+}
