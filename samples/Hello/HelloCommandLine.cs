@@ -45,6 +45,7 @@ internal sealed class HelloCommandLine
     private readonly Option<double?> _autoReloadEvery = new("--auto-reload-every") { Description = "seconds between checks for a changed program (reloads it)" };
     private readonly Option<long?> _maxRequests = new("--max-requests") { Description = "recycle a child after this many requests" };
     private readonly Option<bool> _killOnDisconnect = new("--kill-on-disconnect") { Description = "kill a child whose client went away mid-request" };
+    private readonly Option<bool> _cancelOnDisconnect = new("--cancel-on-disconnect") { Description = "cancel the request of a client that went away, keeping the child" };
     private readonly Option<string?> _user = new("--user") { Description = "run children as this user" };
     private readonly Option<string?> _group = new("--group") { Description = "run children with this group" };
     private readonly Option<int> _workerConnections = new("--worker-connections") { Description = "connections one child serves at once (default 1, as Apache prefork)", DefaultValueFactory = _ => 1 };
@@ -56,7 +57,7 @@ internal sealed class HelloCommandLine
         Root = new RootCommand("Hello: a preforking HTTP/1.1 sample daemon built on Prefork.")
         {
             _listen, _prefork, _maxChildren, _daemonize, _pidFile, _errorLog, _accessLog, _scoreboard, _requireRoot,
-            _autoReloadEvery, _maxRequests, _killOnDisconnect, _user, _group, _workerConnections, _gracefulTimeout, _workerTimeout,
+            _autoReloadEvery, _maxRequests, _killOnDisconnect, _cancelOnDisconnect, _user, _group, _workerConnections, _gracefulTimeout, _workerTimeout,
         };
     }
 
@@ -128,6 +129,15 @@ internal sealed class HelloCommandLine
             options.OnClientDisconnect = (disconnect, daemon) =>
             {
                 daemon.KillChild(disconnect.Pid);
+                return Task.CompletedTask;
+            };
+        }
+
+        else if (parsed.GetValue(_cancelOnDisconnect))
+        {
+            options.OnClientDisconnect = (disconnect, daemon) =>
+            {
+                daemon.CancelConnection(disconnect);
                 return Task.CompletedTask;
             };
         }

@@ -33,7 +33,7 @@ internal sealed class HelloConnectionHandler
         byte[] buffer = ArrayPool<byte>.Shared.Rent(MaxHeadBytes);
         try
         {
-            Serve(socket, buffer, connection.WorkerStopping);
+            Serve(socket, buffer, connection.WorkerStopping, connection.Aborted);
             LingerIfUnread(socket, buffer);
         }
         finally
@@ -44,7 +44,7 @@ internal sealed class HelloConnectionHandler
         return ValueTask.CompletedTask;
     }
 
-    private void Serve(Socket socket, byte[] buffer, CancellationToken stopping)
+    private void Serve(Socket socket, byte[] buffer, CancellationToken stopping, CancellationToken aborted)
     {
         int filled = 0;
         for (int served = 0; ; served++)
@@ -80,7 +80,13 @@ internal sealed class HelloConnectionHandler
             }
 
             bool keepAlive = request.KeepAlive && served + 1 < MaxKeepAliveRequests && !stopping.IsCancellationRequested;
-            byte[] response = Respond(request, ref keepAlive);
+            byte[]? response = Respond(request, ref keepAlive, aborted);
+            if (response is null)
+            {
+                // The master said this client went away: nobody is left to answer.
+                return;
+            }
+
             socket.Send(request.IsHead ? response.AsSpan(0, response.AsSpan().IndexOf("\r\n\r\n"u8) + 4) : response);
             _worker.CountRequest();
             if (!keepAlive)
@@ -94,7 +100,7 @@ internal sealed class HelloConnectionHandler
         }
     }
 
-    private byte[] Respond(in HttpRequestHead request, ref bool keepAlive)
+    private byte[]? Respond(in HttpRequestHead request, ref bool keepAlive, CancellationToken aborted)
     {
         if (!request.IsGet && !request.IsHead)
         {
@@ -110,7 +116,11 @@ internal sealed class HelloConnectionHandler
                 return keepAlive ? _responses.PidKeepAlive : _responses.PidClose;
             case Route.Sleep:
                 // Busy on purpose: the child holds this client for the whole wait, as a slow job would.
-                Thread.Sleep(request.SleepMilliseconds);
+                if (aborted.WaitHandle.WaitOne(request.SleepMilliseconds))
+                {
+                    return null;
+                }
+
                 keepAlive &= !_worker.Stopping.IsCancellationRequested;
                 return keepAlive ? _responses.PidKeepAlive : _responses.PidClose;
             default:

@@ -12,4 +12,8 @@ namespace Prefork;
 /// <param name="ForeignHost">The client's address. An IPv4 client of a dual-stack listener shows as <c>::ffff:a.b.c.d</c>.</param>
 /// <param name="ForeignPort">The client's port.</param>
 public sealed record ClientDisconnect(
-    int Pid, int Slot, string Proto, string LocalHost, int LocalPort, string ForeignHost, int ForeignPort);
+    int Pid, int Slot, string Proto, string LocalHost, int LocalPort, string ForeignHost, int ForeignPort)
+{
+    /// <summary>The kernel's inode of the child's socket: what identifies the connection to the child.</summary>
+    public ulong SocketInode { get; init; }
+}

@@ -11,4 +11,10 @@ public interface IDaemonControl
 
     /// <summary>Kill one child now (for example to cancel the job of a client that went away); it is replaced as usual.</summary>
     void KillChild(int pid);
+
+    /// <summary>
+    /// Ask the child serving <paramref name="connection"/> to give up on it: the
+    /// <see cref="AcceptedConnection.Aborted"/> token of that connection fires in the child, which stays alive.
+    /// </summary>
+    void CancelConnection(ClientDisconnect connection);
 }

@@ -82,6 +82,9 @@ public sealed class WorkerContext
         }
     }
 
+    /// <summary>Set when the master may ask to cancel single connections (OnClientDisconnect is in use).</summary>
+    internal ConnectionAborts? ConnectionAborts { get; init; }
+
     internal void MarkStopping() => _slot.SetState(WorkerState.Stopping, 0);
 
     internal void Heartbeat() => _slot.Heartbeat();
@@ -100,10 +103,11 @@ public sealed class AcceptLoopOptions
 /// <summary>One accepted client connection.</summary>
 public sealed class AcceptedConnection
 {
-    internal AcceptedConnection(Socket socket, CancellationToken workerStopping)
+    internal AcceptedConnection(Socket socket, CancellationToken workerStopping, CancellationToken aborted)
     {
         Socket = socket;
         WorkerStopping = workerStopping;
+        Aborted = aborted;
     }
 
     /// <summary>The connected socket; the accept loop disposes it when the handler returns.</summary>
@@ -111,4 +115,10 @@ public sealed class AcceptedConnection
 
     /// <summary>Fires when the child is asked to stop: finish the request in hand, then close.</summary>
     public CancellationToken WorkerStopping { get; }
+
+    /// <summary>
+    /// Fires when the master learnt that this client went away and the daemon chose to cancel its work
+    /// (<see cref="IDaemonControl.CancelConnection"/>). Never fires when no OnClientDisconnect hook is set.
+    /// </summary>
+    public CancellationToken Aborted { get; }
 }

@@ -41,6 +41,27 @@ public sealed partial class ClientDisconnectTests
         await AbandonSlowRequestAndCheckAsync(daemon, IPAddress.IPv6Loopback, port6, "tcp6", "::1");
     }
 
+    [Fact]
+    public async Task CancelOnDisconnect_AbortsTheRequest_AndTheChildLivesOnToServeAgain()
+    {
+        await using HelloDaemon daemon = HelloDaemon.Start("--prefork", "1", "--cancel-on-disconnect");
+        await daemon.WaitUntilServingAsync(1);
+        int child = daemon.Children()[0];
+
+        using (Socket client = await Http.ConnectAsync(daemon.Port))
+        {
+            await client.SendAsync(Encoding.ASCII.GetBytes("GET /sleep/60000 HTTP/1.1\r\nHost: x\r\n\r\n"));
+            await Task.Delay(500);
+        }
+
+        await Eventually.HoldsAsync(() => daemon.Output.Contains("client went away", StringComparison.Ordinal), TimeSpan.FromSeconds(10), () => daemon.Output);
+
+        // With one child, this answer proves the 60 s sleep was cut short, by the same child.
+        HttpAnswer answer = await Http.GetAsync(daemon.Port, "/pid", TimeSpan.FromSeconds(20));
+        Assert.Equal(child.ToString(CultureInfo.InvariantCulture), answer.Body);
+        Assert.Equal([child], daemon.Children());
+    }
+
     private static async Task AbandonSlowRequestAndCheckAsync(HelloDaemon daemon, IPAddress address, int port, string proto, string host)
     {
         int clientPort;

@@ -12,7 +12,10 @@ internal readonly record struct ClosedConnection(int Pid, int Slot, CloseWaitSoc
         Socket.Local.ToString(),
         Socket.LocalPort,
         Socket.Remote.ToString(),
-        Socket.RemotePort);
+        Socket.RemotePort)
+    {
+        SocketInode = Socket.Inode,
+    };
 
     public override string ToString() => string.Create(
         CultureInfo.InvariantCulture,

@@ -48,6 +48,14 @@ internal static class ProcessSocketInodes
         }
     }
 
+    /// <summary>Called in a worker: the inode of one of its own sockets, the key the master's reports carry.</summary>
+    public static bool TryReadOwnSocketInode(int fd, out ulong inode)
+    {
+        Span<byte> path = stackalloc byte[64];
+        int prefixLength = Encoding.UTF8.GetBytes("/proc/self/fd/", path);
+        return TryReadSocketInode(path, prefixLength, fd, out inode);
+    }
+
     private static int ParseDescriptor(ref FileSystemEntry entry) =>
         int.TryParse(entry.FileName, NumberStyles.None, CultureInfo.InvariantCulture, out int fd) ? fd : -1;
 

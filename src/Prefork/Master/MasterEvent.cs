@@ -27,4 +27,6 @@ internal abstract record MasterEvent
     public sealed record ReloadRequested(string Reason) : MasterEvent;
 
     public sealed record KillRequested(int Pid, string Reason) : MasterEvent;
+
+    public sealed record CancelRequested(ClientDisconnect Connection) : MasterEvent;
 }

@@ -73,6 +73,8 @@ internal sealed class MasterRuntime : IDaemonControl
 
     public void RequestStop() => _events.Writer.TryWrite(new MasterEvent.StopRequested("requested by the program", Immediate: false));
 
+    public void CancelConnection(ClientDisconnect connection) => _events.Writer.TryWrite(new MasterEvent.CancelRequested(connection));
+
     public void KillChild(int pid) => _events.Writer.TryWrite(new MasterEvent.KillRequested(pid, "requested by the program"));
 
     private async Task<bool> RunAfterInitAsync(ListenerSet listeners)
@@ -324,6 +326,13 @@ internal sealed class MasterRuntime : IDaemonControl
                     break;
                 case MasterEvent.ReloadRequested:
                     Log.SignalNotSupported(Logger, "reload request", "graceful reload");
+                    break;
+                case MasterEvent.CancelRequested cancel:
+                    if (_table.FindByPid(cancel.Connection.Pid) is { } holder)
+                    {
+                        WorkerControl.SendAbort(holder.Process, cancel.Connection.SocketInode);
+                    }
+
                     break;
                 case MasterEvent.KillRequested kill:
                     if (_table.FindByPid(kill.Pid) is { } victim)

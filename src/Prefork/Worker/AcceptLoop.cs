@@ -134,9 +134,10 @@ internal sealed class AcceptLoop : IDisposable
     private async ValueTask RunHandler(Socket socket)
     {
         Interlocked.Increment(ref _running);
+        CancellationTokenSource? abort = _context.ConnectionAborts?.Register((int)socket.SafeHandle.DangerousGetHandle());
         try
         {
-            await _handler(new AcceptedConnection(socket, _context.Stopping)).ConfigureAwait(false);
+            await _handler(new AcceptedConnection(socket, _context.Stopping, abort?.Token ?? CancellationToken.None)).ConfigureAwait(false);
         }
         catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException)
         {
@@ -148,6 +149,11 @@ internal sealed class AcceptLoop : IDisposable
         }
         finally
         {
+            if (abort is not null)
+            {
+                _context.ConnectionAborts!.Unregister(abort);
+            }
+
             socket.Dispose();
             int active = Interlocked.Decrement(ref _active);
             _context.SetBusy(active >= _options.MaxConnections, active);

@@ -7,7 +7,7 @@ namespace Prefork.Worker;
 /// </summary>
 internal static class MasterWatch
 {
-    public static void Start(int masterPid, Action onMasterGone)
+    public static void Start(int masterPid, Action onMasterGone, Action<string> onRequest)
     {
         if (Interop.Prctl(Interop.PR_SET_PDEATHSIG, Interop.SIGKILL, 0, 0, 0) != 0)
         {
@@ -21,19 +21,18 @@ internal static class MasterWatch
             return;
         }
 
-        var thread = new Thread(() => WaitForEndOfInput(onMasterGone)) { IsBackground = true, Name = "prefork-master-watch" };
+        var thread = new Thread(() => ReadUntilEndOfInput(onMasterGone, onRequest)) { IsBackground = true, Name = "prefork-master-watch" };
         thread.Start();
     }
 
-    private static void WaitForEndOfInput(Action onMasterGone)
+    private static void ReadUntilEndOfInput(Action onMasterGone, Action<string> onRequest)
     {
-        using Stream input = Console.OpenStandardInput();
-        var buffer = new byte[64];
+        using var input = new StreamReader(Console.OpenStandardInput());
         try
         {
-            while (input.Read(buffer) > 0)
+            while (input.ReadLine() is { } line)
             {
-                // Nothing is sent yet; the pipe exists for its end-of-file.
+                onRequest(line);
             }
         }
         catch (IOException)

@@ -27,7 +27,11 @@ internal sealed class WorkerRuntime : IDisposable
     public async Task<int> RunAsync()
     {
         WorkerEnvironment environment = WorkerEnvironment.Read();
-        MasterWatch.Start(environment.MasterPid, () => LeaveNow(WorkerExitCodes.MasterGone));
+        ConnectionAborts? aborts = _options.OnClientDisconnect is null ? null : new ConnectionAborts();
+        MasterWatch.Start(
+            environment.MasterPid,
+            () => LeaveNow(WorkerExitCodes.MasterGone),
+            line => { if (aborts is not null) { WorkerControl.Dispatch(line, aborts); } });
 
         using PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnStopSignal);
 
@@ -40,7 +44,10 @@ internal sealed class WorkerRuntime : IDisposable
         SlotWriter slot = scoreboard is null ? PrivateSlot.Create() : new SlotWriter(scoreboard, environment.Slot);
         slot.Start(Environment.ProcessId, environment.Generation);
 
-        var context = new WorkerContext(listeners.Sockets, environment.Slot, environment.Generation, _logger, slot, _stopping.Token);
+        var context = new WorkerContext(listeners.Sockets, environment.Slot, environment.Generation, _logger, slot, _stopping.Token)
+        {
+            ConnectionAborts = aborts,
+        };
         return await RunHooksAsync(_options, context, _logger).ConfigureAwait(false);
     }
 
