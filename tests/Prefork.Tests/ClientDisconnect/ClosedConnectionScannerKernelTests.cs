@@ -32,7 +32,7 @@ public class ClosedConnectionScannerKernelTests
         ClosedConnection found = await ScanUntilFound(scanner, closedInode);
 
         Assert.Equal(
-            new ClientDisconnect(Environment.ProcessId, Slot, proto, host, connections.Port, host, connections.ClosingClientPort),
+            new ClientDisconnect(Environment.ProcessId, Slot, proto, host, connections.Port, host, connections.ClosingClientPort) { SocketInode = closedInode },
             found.ToClientDisconnect());
         ulong[] reported = [.. scanner.Scan(ThisProcess).Select(c => c.Socket.Inode)];
         Assert.Contains(closedInode, reported);

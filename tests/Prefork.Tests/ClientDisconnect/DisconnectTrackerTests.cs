@@ -19,7 +19,7 @@ public class DisconnectTrackerTests
         IReadOnlyList<ClientDisconnect> third = tracker.TakeNew(scan);
 
         ClientDisconnect reported = Assert.Single(first);
-        Assert.Equal(new ClientDisconnect(100, 2, "tcp", "127.0.0.1", 8080, "127.0.0.1", 40000), reported);
+        Assert.Equal(new ClientDisconnect(100, 2, "tcp", "127.0.0.1", 8080, "127.0.0.1", 40000) { SocketInode = 7 }, reported);
         Assert.Empty(second);
         Assert.Empty(third);
     }
