@@ -15,6 +15,7 @@ internal sealed class HelloConnectionHandler
     public static readonly TimeSpan KeepAliveTimeout = TimeSpan.FromSeconds(5);
     private const int MaxHeadBytes = 8192;
     private static readonly TimeSpan ReceiveSlice = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan StoppingGrace = TimeSpan.FromSeconds(1);
 
     private readonly WorkerContext _worker;
     private readonly HttpResponses _responses;
@@ -194,9 +195,13 @@ internal sealed class HelloConnectionHandler
             }
             catch (SocketException e) when (e.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock)
             {
-                // An idle keep-alive connection gives way when the child is asked to stop or waited long enough.
+                // An idle keep-alive connection gives way when it waited long enough. A stopping child
+                // first gives the client a moment to send its next request, which it then answers with
+                // Connection: close: closing at once could cross a request already on the wire, and the
+                // client would see a reset instead of an answer (the classic reload error).
                 bool idle = waitingForFirstByte && filled == 0;
-                if ((idle && stopping.IsCancellationRequested) || Environment.TickCount64 - idleSince > KeepAliveTimeout.TotalMilliseconds)
+                long waited = Environment.TickCount64 - idleSince;
+                if ((idle && stopping.IsCancellationRequested && waited > StoppingGrace.TotalMilliseconds) || waited > KeepAliveTimeout.TotalMilliseconds)
                 {
                     return ClientGone;
                 }

@@ -67,8 +67,7 @@ public static class PreforkDaemon
         }
 
         string? unsupported =
-            options.AutoReloadCheckEvery is not null ? nameof(PreforkOptions.AutoReloadCheckEvery)
-            : options.MaxRequestsPerChild is not null ? nameof(PreforkOptions.MaxRequestsPerChild)
+            options.MaxRequestsPerChild is not null ? nameof(PreforkOptions.MaxRequestsPerChild)
             : options.WorkerTimeout is not null ? nameof(PreforkOptions.WorkerTimeout)
             : options.User is not null ? nameof(PreforkOptions.User)
             : options.Group is not null ? nameof(PreforkOptions.Group)

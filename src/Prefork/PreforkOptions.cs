@@ -53,6 +53,9 @@ public sealed class PreforkOptions
     /// <summary>How often to look for a changed program on disk (seed: auto_reload_check_every). Null: never.</summary>
     public TimeSpan? AutoReloadCheckEvery { get; set; }
 
+    /// <summary>Files or folders to watch for <see cref="AutoReloadCheckEvery"/> (default: the program's own folder).</summary>
+    public IList<string> AutoReloadPaths { get; } = [];
+
     /// <summary>What to do when the program changed (seed: auto_reload_handler). Default: a graceful reload.</summary>
     public Func<IDaemonControl, CancellationToken, Task>? AutoReloadHandler { get; set; }
 
@@ -76,6 +79,9 @@ public sealed class PreforkOptions
 
     /// <summary>How long children get to finish their work on a graceful stop before they are killed.</summary>
     public TimeSpan GracefulTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a reload waits for the first child of the new generation before it is abandoned (default 60 s).</summary>
+    public TimeSpan ReloadTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>Recycle a child after it has served this many requests (Apache's MaxRequestsPerChild). Null: never.</summary>
     public long? MaxRequestsPerChild { get; set; }

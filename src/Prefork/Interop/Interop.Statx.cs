@@ -8,6 +8,8 @@ internal static partial class Interop
     internal const int AT_SYMLINK_NOFOLLOW = 0x100;
     internal const int AT_EMPTY_PATH = 0x1000;
     internal const uint STATX_INO = 0x100;
+    internal const uint STATX_MTIME = 0x40;
+    internal const uint STATX_SIZE = 0x200;
 
     /// <summary>
     /// The head of <c>struct statx</c> up to the device numbers. Unlike <c>struct stat</c>, its layout is the
@@ -20,6 +22,9 @@ internal static partial class Interop
         [FieldOffset(16)] internal uint LinkCount;
         [FieldOffset(28)] internal ushort Mode;
         [FieldOffset(32)] internal ulong Inode;
+        [FieldOffset(40)] internal ulong Size;
+        [FieldOffset(112)] internal long ModifiedSeconds;
+        [FieldOffset(120)] internal uint ModifiedNanoseconds;
         [FieldOffset(136)] internal uint DeviceMajor;
         [FieldOffset(140)] internal uint DeviceMinor;
     }

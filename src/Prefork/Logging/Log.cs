@@ -54,6 +54,22 @@ internal static partial class Log
     [LoggerMessage(16, LogLevel.Information, "single-process mode: pid {Pid} serves on {Listeners}")]
     public static partial void SingleProcessStarted(ILogger logger, int pid, string listeners);
 
+    // Reloads (master): 110-119.
+    [LoggerMessage(110, LogLevel.Information, "reload: generation {Generation} starting ({Reason})")]
+    public static partial void ReloadStarted(ILogger logger, int generation, string reason);
+
+    [LoggerMessage(111, LogLevel.Information, "reload: generation {Generation} serving alone, done in {Milliseconds} ms ({Retired} old children retired)")]
+    public static partial void ReloadDone(ILogger logger, int generation, long milliseconds, int retired);
+
+    [LoggerMessage(112, LogLevel.Error, "reload: generation {Generation} abandoned, the old generation keeps serving: {Reason}")]
+    public static partial void ReloadAbandoned(ILogger logger, int generation, string reason);
+
+    [LoggerMessage(113, LogLevel.Information, "reload requested ({Reason}) while generation {Generation} is starting: it will serve this request too")]
+    public static partial void ReloadCoalesced(ILogger logger, string reason, int generation);
+
+    [LoggerMessage(114, LogLevel.Information, "auto-reload: {Count} changed files under {Root}, stable for one more check")]
+    public static partial void CodeChanged(ILogger logger, int count, string root);
+
     // Client disconnects (master): 100-109.
     [LoggerMessage(100, LogLevel.Information, "client went away: child pid {Pid}, slot {Slot}, {Proto} {LocalHost}:{LocalPort} <- {ForeignHost}:{ForeignPort}")]
     public static partial void ClientWentAway(ILogger logger, int pid, int slot, string proto, string localHost, int localPort, string foreignHost, int foreignPort);

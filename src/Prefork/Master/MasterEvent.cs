@@ -22,6 +22,8 @@ internal abstract record MasterEvent
 
     public sealed record CheckClients : MasterEvent;
 
+    public sealed record CheckCode : MasterEvent;
+
     public sealed record StopRequested(string Reason, bool Immediate) : MasterEvent;
 
     public sealed record ReloadRequested(string Reason) : MasterEvent;

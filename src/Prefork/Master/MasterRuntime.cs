@@ -113,6 +113,8 @@ internal sealed class MasterRuntime : IDaemonControl
         var supervisor = new Supervision(this, table, reader, spawner, listenFds, scoreboardFd)
         {
             ClientWatch = _options.OnClientDisconnect is null ? null : new ClientWatch(_options, _logger, listeners, this),
+            CodeWatch = _options.AutoReloadCheckEvery is null ? null
+                : new CodeWatch(_options.AutoReloadPaths.Count > 0 ? [.. _options.AutoReloadPaths] : CodeWatch.DefaultRoots()),
         };
 
         using var ticker = new PeriodicTimer(TickEvery);
@@ -121,6 +123,12 @@ internal sealed class MasterRuntime : IDaemonControl
         if (clientChecks is not null)
         {
             _ = PostTicksAsync(clientChecks, new MasterEvent.CheckClients());
+        }
+
+        using PeriodicTimer? codeChecks = _options.AutoReloadCheckEvery is { } every ? new PeriodicTimer(every) : null;
+        if (codeChecks is not null)
+        {
+            _ = PostTicksAsync(codeChecks, new MasterEvent.CheckCode());
         }
 
         Log.MasterStarted(_logger, _pid, _floor, _options.MaxChildren, Describe(listeners));
@@ -288,6 +296,8 @@ internal sealed class MasterRuntime : IDaemonControl
 
         public ClientWatch? ClientWatch { get; init; }
 
+        public CodeWatch? CodeWatch { get; init; }
+
         private ILogger Logger => _master._logger;
 
         private PreforkOptions Options => _master._options;
@@ -301,7 +311,11 @@ internal sealed class MasterRuntime : IDaemonControl
                 case MasterEvent.Tick:
                     NoticeReadyChildren();
                     EnforceStopDeadlines();
+                    AdvanceReload();
                     MaintainPool();
+                    break;
+                case MasterEvent.CheckCode when CodeWatch is not null:
+                    await CheckCodeAsync(CodeWatch).ConfigureAwait(false);
                     break;
                 case MasterEvent.CheckClients when ClientWatch is not null:
                     await ClientWatch.CheckAsync(_table.All.Where(w => !w.Killed).Select(w => (w.Pid, w.Slot)).ToList()).ConfigureAwait(false);
@@ -324,8 +338,8 @@ internal sealed class MasterRuntime : IDaemonControl
                 case MasterEvent.StopRequested stop:
                     await BeginStopAsync(stop.Reason, stop.Immediate).ConfigureAwait(false);
                     break;
-                case MasterEvent.ReloadRequested:
-                    Log.SignalNotSupported(Logger, "reload request", "graceful reload");
+                case MasterEvent.ReloadRequested reload:
+                    BeginReload(reload.Reason);
                     break;
                 case MasterEvent.CancelRequested cancel:
                     if (_table.FindByPid(cancel.Connection.Pid) is { } holder)
@@ -354,7 +368,7 @@ internal sealed class MasterRuntime : IDaemonControl
                 return;
             }
 
-            var pool = new PoolSnapshot(_master._floor, Options.MaxChildren, _table.RunningCount, _table.StartingCount);
+            var pool = new PoolSnapshot(_master._floor, Options.MaxChildren, _table.RunningCount(_master._generation), _table.StartingCount);
             int wanted = PoolPolicy.ChildrenToSpawn(pool);
             int allowed = _master._backoff.Allowed(wanted, _table.StartingCount + _table.All.Count(w => !w.Ready && !w.IsStopping), Now);
             for (int i = 0; i < allowed; i++)
@@ -404,6 +418,11 @@ internal sealed class MasterRuntime : IDaemonControl
             }
             else if (!worker.Ready && !exit.IsClean)
             {
+                if (_reload is { } reload && worker.Generation == reload.To)
+                {
+                    reload.RecordBootFailure();
+                }
+
                 TimeSpan delay = _master._backoff.RecordBootFailure(Now);
                 Log.BootFailed(Logger, worker.Slot, exit.ToString(), _master._backoff.ConsecutiveFailures, (long)delay.TotalMilliseconds);
             }
@@ -414,6 +433,86 @@ internal sealed class MasterRuntime : IDaemonControl
             else
             {
                 Log.ChildDied(Logger, worker.Pid, worker.Slot, exit.ToString(), lived);
+            }
+        }
+
+        private Reload? _reload;
+
+        private async Task CheckCodeAsync(CodeWatch watch)
+        {
+            if (watch.Check(out int changed) != CodeChange.Stable || _master._stop is not null)
+            {
+                return;
+            }
+
+            Log.CodeChanged(Logger, changed, string.Join(", ", Options.AutoReloadPaths.DefaultIfEmpty(AppContext.BaseDirectory)));
+            if (Options.AutoReloadHandler is not { } handler)
+            {
+                BeginReload("auto-reload: the program changed on disk");
+                return;
+            }
+
+            try
+            {
+                await handler(_master, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                Log.HookFailed(Logger, nameof(PreforkOptions.AutoReloadHandler), e);
+            }
+        }
+
+        private void BeginReload(string reason)
+        {
+            if (_master._stop is not null)
+            {
+                return;
+            }
+
+            if (_reload is not null)
+            {
+                // A deploy often sends several HUPs: one new generation serves them all.
+                Log.ReloadCoalesced(Logger, reason, _reload.To);
+                return;
+            }
+
+            int from = _master._generation;
+            _master._generation = from + 1;
+            _reload = new Reload(from, _master._generation, Now, Options.ReloadTimeout, reason);
+            _scoreboard.SetGeneration(_master._generation);
+            Log.ReloadStarted(Logger, _master._generation, reason);
+            MaintainPool();
+        }
+
+        private void AdvanceReload()
+        {
+            if (_reload is not { } reload)
+            {
+                return;
+            }
+
+            if (Reload.IsComplete(_table.All, reload.To))
+            {
+                Log.ReloadDone(Logger, reload.To, Now - reload.StartedTicks, reload.Retired);
+                _reload = null;
+                return;
+            }
+
+            if (reload.AbandonReason(Now) is { } why)
+            {
+                // The new code cannot serve: keep the old generation and stop trying the new one.
+                _master._generation = reload.From;
+                _scoreboard.SetGeneration(reload.From);
+                foreach (WorkerProcess failed in _table.All.Where(w => w.Generation == reload.To && !w.Killed))
+                {
+                    failed.RetireReason = "reload abandoned";
+                    failed.Killed = true;
+                    Signal(failed, Interop.SIGKILL);
+                }
+
+                _master._backoff.RecordReady();
+                Log.ReloadAbandoned(Logger, reload.To, why);
+                _reload = null;
             }
         }
 
@@ -432,6 +531,11 @@ internal sealed class MasterRuntime : IDaemonControl
                     worker.Ready = true;
                     _master._backoff.RecordReady();
                     Log.ChildReady(Logger, worker.Pid, worker.Slot);
+                    if (_reload?.ChildToRetire(worker, _table.All) is { } old)
+                    {
+                        old.RetireReason = $"replaced by generation {_reload.To}";
+                        RequestStop(old, immediate: false);
+                    }
                 }
             }
         }
@@ -479,7 +583,7 @@ internal sealed class MasterRuntime : IDaemonControl
                     RetireSurplus();
                     break;
                 case PosixSignal.SIGHUP:
-                    Log.SignalNotSupported(Logger, "SIGHUP", "graceful reload");
+                    BeginReload("SIGHUP");
                     break;
                 default:
                     Log.SignalNotSupported(Logger, SignalName(signal), SignalName(signal) == "SIGUSR1" ? "log reopening" : "master upgrade");
@@ -489,8 +593,8 @@ internal sealed class MasterRuntime : IDaemonControl
 
         private void RetireSurplus()
         {
-            int surplus = _table.RunningCount - _master._floor;
-            foreach (WorkerProcess worker in _table.All.Where(w => !w.IsStopping).OrderByDescending(w => w.Slot).Take(Math.Max(0, surplus)))
+            int surplus = _table.RunningCount(_master._generation) - _master._floor;
+            foreach (WorkerProcess worker in _table.All.Where(w => !w.IsStopping && w.Generation == _master._generation).OrderByDescending(w => w.Slot).Take(Math.Max(0, surplus)))
             {
                 worker.RetireReason = "SIGTTOU lowered the floor";
                 RequestStop(worker, immediate: false);

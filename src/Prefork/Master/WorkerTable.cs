@@ -18,8 +18,8 @@ internal sealed class WorkerTable
 
     public IEnumerable<WorkerProcess> All => _bySlot.OfType<WorkerProcess>();
 
-    /// <summary>Children that count toward the pool: alive and not asked to stop.</summary>
-    public int RunningCount => All.Count(w => !w.IsStopping);
+    /// <summary>Children that count toward the pool: of the current generation, alive and not asked to stop.</summary>
+    public int RunningCount(int generation) => All.Count(w => w.Generation == generation && !w.IsStopping);
 
     public bool IsEmpty => _starting.Count == 0 && Array.TrueForAll(_bySlot, w => w is null);
 

@@ -57,6 +57,9 @@ internal sealed unsafe class ScoreboardReader
         }
     }
 
+    /// <summary>Master only: the generation new children are started with, for tools to show.</summary>
+    public void SetGeneration(int generation) => Volatile.Write(ref _memory.Header->Generation, generation);
+
     /// <summary>Master only, after it reaped the slot's child: frees the slot for the next one.</summary>
     public void Clear(int slot)
     {

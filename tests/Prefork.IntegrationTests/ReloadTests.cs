@@ -1,0 +1,101 @@
+using System.Text.RegularExpressions;
+using Prefork.IntegrationTests.Support;
+
+namespace Prefork.IntegrationTests;
+
+/// <summary>Zero-downtime reloads: HUP under load, auto-reload on a deploy, and a broken deploy that is refused.</summary>
+public sealed partial class ReloadTests : IDisposable
+{
+    private const int SIGHUP = 1;
+    private static readonly TimeSpan Liveness = TimeSpan.FromSeconds(60);
+    private readonly string _copy = Path.Combine(Path.GetTempPath(), $"prefork-reload-{Guid.NewGuid():N}");
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task HupUnderLoad_ReplacesEveryChild_WithoutOneFailedRequest(bool keepAlive)
+    {
+        await using HelloDaemon daemon = HelloDaemon.Start("--prefork", "3", "--max-children", "8");
+        await daemon.WaitUntilServingAsync(3);
+
+        var load = new LoadClient();
+        using var stop = new CancellationTokenSource();
+        Task running = load.RunAsync(daemon.Port, connections: 8, keepAlive, stop.Token);
+        try
+        {
+            for (int reload = 1; reload <= 4; reload++)
+            {
+                HashSet<int> before = [.. daemon.Children()];
+                daemon.Signal(SIGHUP);
+                int generation = reload + 1;
+                await Eventually.HoldsAsync(
+                    () => daemon.Output.Contains($"reload: generation {generation} serving alone", StringComparison.Ordinal),
+                    Liveness,
+                    () => $"reload {reload} did not finish:\n{daemon.Output}");
+                await Eventually.HoldsAsync(() => daemon.Children().Count == 3, Liveness, () => daemon.Output);
+                Assert.Empty(before.Intersect(daemon.Children()));
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await running;
+        }
+
+        Assert.True(load.Succeeded > 100, $"only {load.Succeeded} requests ran");
+        Assert.True(load.Failed == 0, $"{load.Failed} failed: {string.Join("; ", load.Errors)}");
+    }
+
+    [Fact]
+    public async Task AutoReload_ReloadsOnceAfterADeploy_AndRefusesABrokenOne()
+    {
+        CopyDirectory(SampleBuild.OutputDirectory, _copy);
+        await using HelloDaemon daemon = HelloDaemon.StartWith(SampleBuild.Muxer, [Path.Combine(_copy, "Hello.dll")], ["--prefork", "2", "--auto-reload-every", "0.5"]);
+        await daemon.WaitUntilServingAsync(2);
+        HashSet<int> first = [.. daemon.Children()];
+
+        // A deploy renames a new build in: here the same bytes under a new inode.
+        Deploy("Hello.dll", File.ReadAllBytes(Path.Combine(_copy, "Hello.dll")));
+        await Eventually.HoldsAsync(() => daemon.Output.Contains("reload: generation 2 serving alone", StringComparison.Ordinal), Liveness, () => daemon.Output);
+        await Eventually.HoldsAsync(() => daemon.Children().Count == 2, Liveness, () => daemon.Output);
+        Assert.Empty(first.Intersect(daemon.Children()));
+
+        // One change, one reload: later checks see nothing new.
+        await Task.Delay(2000);
+        Assert.Single(ReloadStarts().Matches(daemon.Output));
+
+        // A broken build: new children die before they are ready, the reload is abandoned, the old ones serve on.
+        HashSet<int> serving = [.. daemon.Children()];
+        Deploy("Hello.dll", "this is not an assembly"u8.ToArray());
+        await Eventually.HoldsAsync(() => daemon.Output.Contains("generation 3 abandoned", StringComparison.Ordinal), Liveness, () => daemon.Output);
+        Assert.Equal(serving, daemon.Children().ToHashSet());
+        Assert.Equal(200, (await Http.GetAsync(daemon.Port, "/")).Status);
+    }
+
+    private void Deploy(string name, byte[] content)
+    {
+        string staged = Path.Combine(_copy, name + ".new");
+        File.WriteAllBytes(staged, content);
+        File.Move(staged, Path.Combine(_copy, name), overwrite: true);
+    }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_copy))
+        {
+            Directory.Delete(_copy, recursive: true);
+        }
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (string file in Directory.EnumerateFiles(from))
+        {
+            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+        }
+    }
+
+    [GeneratedRegex(@"reload: generation \d+ starting")]
+    private static partial Regex ReloadStarts();
+}

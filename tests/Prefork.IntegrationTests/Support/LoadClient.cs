@@ -1,0 +1,81 @@
+using System.Net.Sockets;
+
+namespace Prefork.IntegrationTests.Support;
+
+/// <summary>A bounded load on 127.0.0.1: N connections sending GET / until told to stop, counting every failure.</summary>
+internal sealed class LoadClient
+{
+    private long _ok;
+    private long _failed;
+    private readonly List<string> _errors = [];
+
+    public long Succeeded => Interlocked.Read(ref _ok);
+
+    public long Failed => Interlocked.Read(ref _failed);
+
+    public IReadOnlyList<string> Errors
+    {
+        get
+        {
+            lock (_errors)
+            {
+                return [.. _errors];
+            }
+        }
+    }
+
+    public Task RunAsync(int port, int connections, bool keepAlive, CancellationToken stop) =>
+        Task.WhenAll(Enumerable.Range(0, connections).Select(_ => Task.Run(() => OneConnectionAsync(port, keepAlive, stop))));
+
+    private async Task OneConnectionAsync(int port, bool keepAlive, CancellationToken stop)
+    {
+        Socket? socket = null;
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    socket ??= await Http.ConnectAsync(port).ConfigureAwait(false);
+                    HttpAnswer answer = await Http.RequestAsync(socket, "/", keepAlive, TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+                    if (answer.Status != 200)
+                    {
+                        Fail($"status {answer.Status}");
+                    }
+                    else
+                    {
+                        Interlocked.Increment(ref _ok);
+                    }
+
+                    if (!keepAlive || !answer.ServerKeepsAlive)
+                    {
+                        socket.Dispose();
+                        socket = null;
+                    }
+                }
+                catch (Exception e) when (e is SocketException or IOException or OperationCanceledException)
+                {
+                    Fail(e.Message);
+                    socket?.Dispose();
+                    socket = null;
+                }
+            }
+        }
+        finally
+        {
+            socket?.Dispose();
+        }
+    }
+
+    private void Fail(string why)
+    {
+        Interlocked.Increment(ref _failed);
+        lock (_errors)
+        {
+            if (_errors.Count < 20)
+            {
+                _errors.Add(why);
+            }
+        }
+    }
+}
