@@ -44,7 +44,7 @@ internal sealed class HelloDaemon : IAsyncDisposable
 
     public static HelloDaemon StartWith(string fileName, IEnumerable<string> prefix, IEnumerable<string> arguments, bool addListen = true)
     {
-        int port = FreePort();
+        int port = FreePort(IPAddress.Loopback);
         var info = new ProcessStartInfo(fileName)
         {
             UseShellExecute = false,
@@ -165,10 +165,10 @@ internal sealed class HelloDaemon : IAsyncDisposable
         _process.Dispose();
     }
 
-    private static int FreePort()
+    public static int FreePort(IPAddress address)
     {
-        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        using var probe = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        probe.Bind(new IPEndPoint(address, 0));
         return ((IPEndPoint)probe.LocalEndPoint!).Port;
     }
 
