@@ -115,6 +115,12 @@ internal sealed class HelloCommandLine
             WorkerTimeout = workerTimeout is { } timeout ? TimeSpan.FromSeconds(timeout) : null,
             AfterInit = (master, _) =>
             {
+                // Sockets systemd passed (socket activation) replace the --listen addresses.
+                if (master.Listeners.Count > 0)
+                {
+                    return Task.CompletedTask;
+                }
+
                 foreach (IPEndPoint endpoint in endpoints)
                 {
                     master.ListenTcp(endpoint);

@@ -29,7 +29,7 @@ public static class PreforkDaemon
             }
 
             CheckOptions(options);
-            var master = new MasterRuntime(options, loggerFactory);
+            using var master = new MasterRuntime(options, loggerFactory);
             int exitCode = await master.RunAsync().ConfigureAwait(false);
             if (master.FatalError is { } fatal)
             {

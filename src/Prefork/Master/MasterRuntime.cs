@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Prefork.ClientDisconnects;
 using Prefork.Logging;
 using Prefork.Scoreboard;
+using Prefork.Systemd;
 using Prefork.Worker;
 
 namespace Prefork.Master;
@@ -14,7 +15,7 @@ namespace Prefork.Master;
 /// them there. One loop reads one channel of events; signal handlers, exit callbacks and the ticker
 /// only post to it, so nothing else ever touches the worker table.
 /// </summary>
-internal sealed class MasterRuntime : IDaemonControl
+internal sealed class MasterRuntime : IDaemonControl, IDisposable
 {
     private static readonly TimeSpan TickEvery = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan QuitEscalation = TimeSpan.FromSeconds(1);
@@ -26,6 +27,7 @@ internal sealed class MasterRuntime : IDaemonControl
     private readonly SpawnBackoff _backoff = new();
     private readonly List<PosixSignalRegistration> _signals = [];
     private readonly int _pid = Environment.ProcessId;
+    private readonly SystemdNotifier _systemd = new();
     private int _floor;
     private int _generation = 1;
     private StopState? _stop;
@@ -39,11 +41,16 @@ internal sealed class MasterRuntime : IDaemonControl
 
     public async Task<int> RunAsync()
     {
-        DescriptorHygiene.MarkInheritedCloseOnExec(new HashSet<int>());
+        DescriptorHygiene.MarkInheritedCloseOnExec(SocketActivation.PassedDescriptors());
         RegisterSignals();
         try
         {
             using var listeners = new ListenerSet();
+            foreach (System.Net.Sockets.Socket passed in SocketActivation.AdoptPassedListeners())
+            {
+                listeners.Add(passed);
+            }
+
             using ScoreboardMemory scoreboard = ScoreboardMemory.Create(_options.ScoreboardPath, SlotCount(_options), _pid);
             if (!await RunAfterInitAsync(listeners).ConfigureAwait(false))
             {
@@ -65,6 +72,8 @@ internal sealed class MasterRuntime : IDaemonControl
             }
         }
     }
+
+    public void Dispose() => _systemd.Dispose();
 
     /// <summary>Reload needs a slot for every new child while the old ones finish: twice the ceiling.</summary>
     internal static int SlotCount(PreforkOptions options) => Math.Max(2, options.MaxChildren * 2);
@@ -168,6 +177,7 @@ internal sealed class MasterRuntime : IDaemonControl
         var context = new WorkerContext(listeners.Sockets, 0, _generation, _logger, slot, stopping.Token);
         Log.SingleProcessStarted(_logger, _pid, Describe(listeners));
         Task<int> mainLoop = WorkerRuntime.RunHooksAsync(_options, context, _logger);
+        _systemd.Ready("serving from one process");
 
         Task<MasterEvent> nextEvent = _events.Reader.ReadAsync().AsTask();
         while (true)
@@ -202,6 +212,7 @@ internal sealed class MasterRuntime : IDaemonControl
             {
                 _stop = new StopState(Stopwatch.GetTimestamp(), Immediate: false);
                 Log.ShuttingDown(_logger, "graceful", request.Reason);
+                _systemd.Stopping($"stopping: {request.Reason}");
                 await RunBeforeShutdownAsync().ConfigureAwait(false);
                 await stopping.CancelAsync().ConfigureAwait(false);
                 if (await Task.WhenAny(mainLoop, Task.Delay(_options.GracefulTimeout)).ConfigureAwait(false) != mainLoop)
@@ -437,6 +448,23 @@ internal sealed class MasterRuntime : IDaemonControl
         }
 
         private Reload? _reload;
+        private bool _announcedReady;
+
+        /// <summary>The first generation is up: tell systemd (and a waiting launcher) once.</summary>
+        private void AnnounceReadyOnce()
+        {
+            if (_announcedReady || _table.All.Count(w => w.Ready && w.Generation == _master._generation) < _master._floor)
+            {
+                return;
+            }
+
+            _announcedReady = true;
+            _master._systemd.Ready(StatusLine());
+        }
+
+        private string StatusLine() => string.Create(
+            System.Globalization.CultureInfo.InvariantCulture,
+            $"{_table.All.Count(w => w.Ready && !w.IsStopping)} children ready, generation {_master._generation}");
 
         private async Task CheckCodeAsync(CodeWatch watch)
         {
@@ -481,6 +509,7 @@ internal sealed class MasterRuntime : IDaemonControl
             _reload = new Reload(from, _master._generation, Now, Options.ReloadTimeout, reason);
             _scoreboard.SetGeneration(_master._generation);
             Log.ReloadStarted(Logger, _master._generation, reason);
+            _master._systemd.Reloading($"reloading to generation {_master._generation}");
             MaintainPool();
         }
 
@@ -494,6 +523,7 @@ internal sealed class MasterRuntime : IDaemonControl
             if (Reload.IsComplete(_table.All, reload.To))
             {
                 Log.ReloadDone(Logger, reload.To, Now - reload.StartedTicks, reload.Retired);
+                _master._systemd.Ready(StatusLine());
                 _reload = null;
                 return;
             }
@@ -512,6 +542,7 @@ internal sealed class MasterRuntime : IDaemonControl
 
                 _master._backoff.RecordReady();
                 Log.ReloadAbandoned(Logger, reload.To, why);
+                _master._systemd.Ready($"reload abandoned: {why}");
                 _reload = null;
             }
         }
@@ -531,6 +562,7 @@ internal sealed class MasterRuntime : IDaemonControl
                     worker.Ready = true;
                     _master._backoff.RecordReady();
                     Log.ChildReady(Logger, worker.Pid, worker.Slot);
+                    AnnounceReadyOnce();
                     if (_reload?.ChildToRetire(worker, _table.All) is { } old)
                     {
                         old.RetireReason = $"replaced by generation {_reload.To}";
@@ -611,6 +643,7 @@ internal sealed class MasterRuntime : IDaemonControl
             bool first = _master._stop is null;
             _master._stop = new StopState(Stopwatch.GetTimestamp(), immediate);
             Log.ShuttingDown(Logger, immediate ? "immediate" : "graceful", reason);
+            _master._systemd.Stopping($"stopping: {reason}");
             if (first)
             {
                 await _master.RunBeforeShutdownAsync().ConfigureAwait(false);
