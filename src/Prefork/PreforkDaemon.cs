@@ -31,6 +31,11 @@ public static class PreforkDaemon
             CheckOptions(options);
             using var master = new MasterRuntime(options, loggerFactory);
             int exitCode = await master.RunAsync().ConfigureAwait(false);
+            if (master.FatalError is PreforkOptionsException optionProblem)
+            {
+                throw optionProblem;
+            }
+
             if (master.FatalError is { } fatal)
             {
                 throw new PreforkStartupException(fatal.Message, fatal);

@@ -51,7 +51,12 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
                 listeners.Add(passed);
             }
 
-            using ScoreboardMemory scoreboard = ScoreboardMemory.Create(_options.ScoreboardPath, SlotCount(_options), _pid);
+            using ScoreboardMemory? scoreboard = CreateScoreboard();
+            if (scoreboard is null)
+            {
+                return 1;
+            }
+
             if (!await RunAfterInitAsync(listeners).ConfigureAwait(false))
             {
                 return 1;
@@ -85,6 +90,20 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
     public void CancelConnection(ClientDisconnect connection) => _events.Writer.TryWrite(new MasterEvent.CancelRequested(connection));
 
     public void KillChild(int pid) => _events.Writer.TryWrite(new MasterEvent.KillRequested(pid, "requested by the program"));
+
+    private ScoreboardMemory? CreateScoreboard()
+    {
+        try
+        {
+            return ScoreboardMemory.Create(_options.ScoreboardPath, SlotCount(_options), _pid);
+        }
+        catch (IOException e)
+        {
+            // The path is the operator's to fix; say which option, not where in the code it failed.
+            FatalError = new PreforkOptionsException(nameof(PreforkOptions.ScoreboardPath), e.Message);
+            return null;
+        }
+    }
 
     private async Task<bool> RunAfterInitAsync(ListenerSet listeners)
     {
@@ -324,6 +343,12 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
                     EnforceStopDeadlines();
                     AdvanceReload();
                     MaintainPool();
+                    if (_reload is null && _master._stop is null)
+                    {
+                        // A child that was still starting when the floor went down is surplus once it runs.
+                        RetireSurplus("the floor was lowered");
+                    }
+
                     break;
                 case MasterEvent.CheckCode when CodeWatch is not null:
                     await CheckCodeAsync(CodeWatch).ConfigureAwait(false);
@@ -427,7 +452,7 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
             {
                 Log.ChildExited(Logger, worker.Pid, worker.Slot, exit.ToString(), worker.RetireReason ?? "asked to stop");
             }
-            else if (!worker.Ready && !exit.IsClean)
+            else if (!worker.Ready && !exit.IsClean && !exit.IsKilledFromOutside)
             {
                 if (_reload is { } reload && worker.Generation == reload.To)
                 {
@@ -528,6 +553,17 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
                 return;
             }
 
+            // The floor may have moved during the reload (TTIN/TTOU): once the new generation alone can
+            // carry the floor, whatever old child is left goes too.
+            if (_table.All.Count(w => w.Generation == reload.To && w.Ready && !w.IsStopping) >= _master._floor)
+            {
+                foreach (WorkerProcess old in _table.All.Where(w => w.Generation < reload.To && !w.IsStopping))
+                {
+                    old.RetireReason = $"replaced by generation {reload.To}";
+                    RequestStop(old, immediate: false);
+                }
+            }
+
             if (reload.AbandonReason(Now) is { } why)
             {
                 // The new code cannot serve: keep the old generation and stop trying the new one.
@@ -612,7 +648,7 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
                 case PosixSignal.SIGTTOU:
                     _master._floor = Math.Max(_master._floor - 1, 1);
                     Log.FloorChanged(Logger, "SIGTTOU", _master._floor);
-                    RetireSurplus();
+                    RetireSurplus("SIGTTOU lowered the floor");
                     break;
                 case PosixSignal.SIGHUP:
                     BeginReload("SIGHUP");
@@ -623,12 +659,12 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
             }
         }
 
-        private void RetireSurplus()
+        private void RetireSurplus(string reason)
         {
             int surplus = _table.RunningCount(_master._generation) - _master._floor;
             foreach (WorkerProcess worker in _table.All.Where(w => !w.IsStopping && w.Generation == _master._generation).OrderByDescending(w => w.Slot).Take(Math.Max(0, surplus)))
             {
-                worker.RetireReason = "SIGTTOU lowered the floor";
+                worker.RetireReason = reason;
                 RequestStop(worker, immediate: false);
             }
         }
