@@ -44,6 +44,18 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public async Task SecondDaemonOnTheSamePort_IsRefused_TheFirstKeepsServing()
+    {
+        await using HelloDaemon first = HelloDaemon.Start("--prefork", "1");
+        await first.WaitUntilServingAsync(1);
+
+        await using HelloDaemon second = HelloDaemon.StartWith(SampleBuild.Muxer, [SampleBuild.HelloDll], ["--listen", $"127.0.0.1:{first.Port}"], addListen: false);
+        Assert.NotEqual(0, await second.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("address already in use", second.Output, StringComparison.Ordinal);
+        Assert.Equal(200, (await Http.GetAsync(first.Port, "/")).Status);
+    }
+
+    [Fact]
     public async Task Help_ListsThePinnedOptions()
     {
         await using HelloDaemon daemon = HelloDaemon.StartWith(SampleBuild.Muxer, [SampleBuild.HelloDll], ["--help"], addListen: false);
