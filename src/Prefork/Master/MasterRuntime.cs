@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using Prefork.Daemon;
 using Prefork.Logging;
 using Prefork.Scoreboard;
 using Prefork.Worker;
@@ -25,13 +26,21 @@ internal sealed class MasterRuntime : IDaemonControl
     private readonly SpawnBackoff _backoff = new();
     private readonly List<PosixSignalRegistration> _signals = [];
     private readonly int _pid = Environment.ProcessId;
+    private readonly DaemonFiles _files;
+    private Action? _onReady;
     private int _floor;
     private int _generation = 1;
     private StopState? _stop;
 
-    public MasterRuntime(PreforkOptions options, ILoggerFactory loggerFactory)
+    /// <param name="options">The options.</param>
+    /// <param name="loggerFactory">Where the master logs.</param>
+    /// <param name="files">The pid file and logs, already open; logs are reopened on SIGUSR1.</param>
+    /// <param name="onReady">Called once, when the first child is ready (or the single process serves).</param>
+    public MasterRuntime(PreforkOptions options, ILoggerFactory loggerFactory, DaemonFiles files, Action onReady)
     {
         _options = options;
+        _files = files;
+        _onReady = onReady;
         _logger = loggerFactory.CreateLogger("Prefork.Master");
         _floor = options.Prefork;
     }
@@ -117,6 +126,11 @@ internal sealed class MasterRuntime : IDaemonControl
         await foreach (MasterEvent next in _events.Reader.ReadAllAsync().ConfigureAwait(false))
         {
             await supervisor.HandleAsync(next).ConfigureAwait(false);
+            if (_onReady is not null && table.All.Any(w => w.Ready))
+            {
+                ReportReady();
+            }
+
             if (_stop is not null && table.IsEmpty)
             {
                 break;
@@ -146,9 +160,10 @@ internal sealed class MasterRuntime : IDaemonControl
         using var stopping = new CancellationTokenSource();
         var slot = new SlotWriter(scoreboard, 0);
         slot.Start(_pid, _generation);
-        var context = new WorkerContext(listeners.Sockets, 0, _generation, _logger, slot, stopping.Token);
+        var context = new WorkerContext(listeners.Sockets, 0, _generation, _logger, slot, _files.AccessLog, stopping.Token);
         Log.SingleProcessStarted(_logger, _pid, Describe(listeners));
         Task<int> mainLoop = WorkerRuntime.RunHooksAsync(_options, context, _logger);
+        ReportReady();
 
         Task<MasterEvent> nextEvent = _events.Reader.ReadAsync().AsTask();
         while (true)
@@ -161,6 +176,12 @@ internal sealed class MasterRuntime : IDaemonControl
 
             MasterEvent received = await nextEvent.ConfigureAwait(false);
             nextEvent = _events.Reader.ReadAsync().AsTask();
+            if (received is MasterEvent.SignalReceived { Signal: (PosixSignal)Interop.SIGUSR1 })
+            {
+                _files.ReopenLogs();
+                continue;
+            }
+
             StopRequest? request = received switch
             {
                 MasterEvent.SignalReceived { Signal: PosixSignal.SIGTERM or PosixSignal.SIGINT } s => new(s.Signal.ToString(), _stop is not null),
@@ -192,6 +213,12 @@ internal sealed class MasterRuntime : IDaemonControl
                 }
             }
         }
+    }
+
+    private void ReportReady()
+    {
+        _onReady?.Invoke();
+        _onReady = null;
     }
 
     private async Task RunBeforeShutdownAsync()
@@ -458,8 +485,17 @@ internal sealed class MasterRuntime : IDaemonControl
                 case PosixSignal.SIGHUP:
                     Log.SignalNotSupported(Logger, "SIGHUP", "graceful reload");
                     break;
+                case (PosixSignal)Interop.SIGUSR1:
+                    // Only ready children: one still starting may not handle USR1 yet, and it dies of it.
+                    _master._files.ReopenLogs();
+                    foreach (WorkerProcess worker in _table.All.Where(w => w.Ready))
+                    {
+                        Signal(worker, Interop.SIGUSR1);
+                    }
+
+                    break;
                 default:
-                    Log.SignalNotSupported(Logger, SignalName(signal), SignalName(signal) == "SIGUSR1" ? "log reopening" : "master upgrade");
+                    Log.SignalNotSupported(Logger, SignalName(signal), "master upgrade");
                     break;
             }
         }
