@@ -92,6 +92,8 @@ public static class PreforkDaemon
             int exitCode = await master.RunAsync().ConfigureAwait(false);
             if (master.FatalError is { } fatal)
             {
+                // The pid file goes first: the launcher exits as soon as it reads the error.
+                files.Dispose();
                 launcher?.Fail(fatal.Message);
                 throw new PreforkStartupException(fatal.Message, fatal);
             }

@@ -130,25 +130,30 @@ internal static class DaemonLauncher
         }
     }
 
-    /// <summary>A failed start leaves nothing behind: TERM (children go with a stopping master), then KILL.</summary>
+    /// <summary>
+    /// A failed start leaves nothing behind. A master that reported an error exits by itself (after
+    /// removing its pid file, which a signal would cut short); one that does not gets TERM (its children
+    /// go with a stopping master), then KILL.
+    /// </summary>
     private static async Task StopAsync(Process master)
     {
-        if (master.HasExited)
+        foreach (int signal in new[] { 0, Interop.SIGTERM, Interop.SIGKILL })
         {
-            return;
-        }
+            if (signal != 0)
+            {
+                _ = Interop.Kill(master.Id, signal);
+            }
 
-        _ = Interop.Kill(master.Id, Interop.SIGTERM);
-        using var grace = new CancellationTokenSource(ExitWait);
-        try
-        {
-            await master.WaitForExitAsync(grace.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            // Its children carry a parent-death SIGKILL, so they follow it.
-            _ = Interop.Kill(master.Id, Interop.SIGKILL);
-            await master.WaitForExitAsync().ConfigureAwait(false);
+            using var grace = new CancellationTokenSource(ExitWait);
+            try
+            {
+                await master.WaitForExitAsync(grace.Token).ConfigureAwait(false);
+                return;
+            }
+            catch (OperationCanceledException)
+            {
+                // Its children carry a parent-death SIGKILL, so they follow it.
+            }
         }
     }
 
