@@ -64,6 +64,30 @@ public sealed partial class DaemonModeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RelativePaths_AreTakenFromTheLaunchDirectory_NotFromSlash()
+    {
+        (int exit, string output) = await _hello.LaunchAsync(
+            "--listen", $"127.0.0.1:{_hello.Port}", "--daemonize", "--pid-file", "hello.pid", "--error-log", "error.log", "--access-log", "access.log", "--prefork", "1");
+
+        Assert.True(exit == 0, output);
+        Assert.NotNull(_hello.MasterPid());
+        Assert.Equal(200, (await Http.GetAsync(_hello.Port, "/")).Status);
+        await Eventually.HoldsAsync(() => Lines(_hello.AccessLogPath).Length == 1, TimeSpan.FromSeconds(10), () => "the child did not log at the launch directory's access.log");
+    }
+
+    [Fact]
+    public async Task PidFileIsASymlink_IsRefused()
+    {
+        File.CreateSymbolicLink(_hello.PidPath, Path.Combine(_hello.Directory, "elsewhere"));
+
+        (int exit, string output) = await _hello.LaunchAsync(_hello.StandardArguments());
+
+        Assert.NotEqual(0, exit);
+        Assert.Contains("symbolic link", output, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(_hello.Directory, "elsewhere")));
+    }
+
+    [Fact]
     public async Task StalePidFile_IsReplaced_AndTheErrorLogSaysSo()
     {
         int dead = await DeadPidAsync();
@@ -222,6 +246,73 @@ public sealed partial class DaemonModeTests : IAsyncLifetime
         Assert.Contains("--user", output, StringComparison.Ordinal);
         Assert.Contains("does not exist", output, StringComparison.Ordinal);
         Assert.Empty(Directory.EnumerateFileSystemEntries(_hello.Directory));
+    }
+
+    [Fact]
+    public async Task StartStopDaemon_Starts_RefusesASecondStart_AndStops()
+    {
+        const string tool = "/usr/sbin/start-stop-daemon";
+        if (!File.Exists(tool))
+        {
+            return; // Debian's dpkg provides it; other systems have no such tool to be compatible with.
+        }
+
+        string[] start = ["--start", "--pidfile", _hello.PidPath, "--exec", SampleBuild.Muxer, "--", SampleBuild.HelloDll, .. _hello.StandardArguments()];
+        (int exit, string output) = await _hello.LaunchWithAsync(tool, start);
+        Assert.True(exit == 0, output);
+        int master = _hello.MasterPid()!.Value;
+        Assert.Equal(200, (await Http.GetAsync(_hello.Port, "/")).Status);
+
+        Assert.Equal(1, (await _hello.LaunchWithAsync(tool, start)).ExitCode); // "already running"
+
+        (exit, output) = await _hello.LaunchWithAsync(tool, ["--stop", "--pidfile", _hello.PidPath, "--retry", "5"]);
+        Assert.True(exit == 0, output);
+        Assert.False(ProcFs.IsAlive(master));
+        Assert.False(File.Exists(_hello.PidPath));
+    }
+
+    [Fact]
+    public async Task Logrotate_CreateAndPostrotateUsr1_NewRequestsLandInTheNewLog_NoneLost()
+    {
+        const string tool = "/usr/sbin/logrotate";
+        if (!File.Exists(tool))
+        {
+            return; // Not installed here; the SIGUSR1 test above covers the daemon's side.
+        }
+
+        Assert.Equal(0, (await _hello.LaunchAsync(_hello.StandardArguments())).ExitCode);
+        int sent = 0;
+        for (; sent < 3; sent++)
+        {
+            Assert.Equal(200, (await Http.GetAsync(_hello.Port, "/")).Status);
+        }
+
+        string config = Path.Combine(_hello.Directory, "logrotate.conf");
+        await File.WriteAllTextAsync(config, $$"""
+            {{_hello.AccessLogPath}} {
+                create 0640 root root
+                rotate 1
+                postrotate
+                    kill -USR1 $(cat {{_hello.PidPath}})
+                endscript
+            }
+
+            """);
+        (int exit, string output) = await _hello.LaunchWithAsync(tool, ["-f", "-s", Path.Combine(_hello.Directory, "logrotate.state"), config]);
+        Assert.True(exit == 0, output);
+
+        string rotated = _hello.AccessLogPath + ".1";
+        await Eventually.HoldsAsync(
+            async () =>
+            {
+                Assert.Equal(200, (await Http.GetAsync(_hello.Port, "/")).Status);
+                sent++;
+                return Lines(_hello.AccessLogPath).Length > 0;
+            },
+            TimeSpan.FromSeconds(15),
+            () => "no line in the new access log after logrotate");
+        await Eventually.HoldsAsync(() => Lines(rotated).Length + Lines(_hello.AccessLogPath).Length == sent, TimeSpan.FromSeconds(10), () => $"sent {sent}, logged {Lines(rotated).Length} + {Lines(_hello.AccessLogPath).Length}");
+        Assert.True(Lines(rotated).Length >= 3);
     }
 
     [GeneratedRegex("""^127\.0\.0\.1 - - \[\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}\] "GET /\S* HTTP/1\.1" \d{3} (\d+|-)$""")]

@@ -48,9 +48,20 @@ internal static class DaemonLauncher
     public static async Task<int> RunAsync(PreforkOptions options)
     {
         string pidPath = options.PidPath!;
-        if (PidFile.ReadRunning(pidPath) is int running)
+        int? running;
+        try
         {
-            throw new PreforkStartupException($"already running (pid {running}); pid file {pidPath}");
+            running = PidFile.ReadRunning(pidPath);
+        }
+        catch (IOException e)
+        {
+            // E.g. the path is a symbolic link: the master would refuse it too, so say so now.
+            throw new PreforkStartupException(e.Message, e);
+        }
+
+        if (running is int pid)
+        {
+            throw new PreforkStartupException($"already running (pid {pid}); pid file {pidPath}");
         }
 
         CheckCanOpen(options.ErrorLogPath);
