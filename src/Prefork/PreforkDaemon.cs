@@ -81,14 +81,12 @@ public static class PreforkDaemon
 
         using (files)
         {
-            var master = new MasterRuntime(options, loggerFactory, files, () =>
+            Action? onReady = launcher is null ? null : () =>
             {
-                if (launcher is not null)
-                {
-                    Log.DaemonReady(logger, Environment.ProcessId);
-                    launcher.Ready();
-                }
-            });
+                Log.DaemonReady(logger, Environment.ProcessId);
+                launcher.Ready();
+            };
+            var master = new MasterRuntime(options, loggerFactory, files, onReady);
             int exitCode = await master.RunAsync().ConfigureAwait(false);
             if (master.FatalError is { } fatal)
             {

@@ -238,6 +238,29 @@ public sealed partial class DaemonModeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ChildrenThatCannotBoot_FailTheStart_InsteadOfLeavingTheLauncherWaiting()
+    {
+        if (Environment.UserName != "root")
+        {
+            return; // Needs --user to make the children unable to reach the access log.
+        }
+
+        // The master (root) opens the access log, but nobody cannot enter the directory to reopen it.
+        string hidden = Path.Combine(_hello.Directory, "private");
+        Directory.CreateDirectory(hidden, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        string[] arguments = [.. _hello.StandardArguments("--user", "nobody")];
+        arguments[Array.IndexOf(arguments, _hello.AccessLogPath)] = Path.Combine(hidden, "access.log");
+
+        (int exit, string output) = await _hello.LaunchAsync(arguments);
+
+        Assert.NotEqual(0, exit);
+        Assert.Contains("failed before they were ready", output, StringComparison.Ordinal);
+        Assert.False(File.Exists(_hello.PidPath));
+        Assert.Contains("cannot open the access log", File.ReadAllText(_hello.ErrorLogPath), StringComparison.Ordinal);
+        await Eventually.HoldsAsync(() => _hello.ProcessesOfThisDirectory().Count == 0, TimeSpan.FromSeconds(10), () => "a process of the failed start lives on");
+    }
+
+    [Fact]
     public async Task UnknownUser_FailsWithOneLineNamingTheOption()
     {
         (int exit, string output) = await _hello.LaunchAsync(_hello.StandardArguments("--user", "no-such-user-prefork"));

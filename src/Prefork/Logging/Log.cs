@@ -99,4 +99,7 @@ internal static partial class Log
 
     [LoggerMessage(59, LogLevel.Error, "worker in slot {Slot}: cannot run as the configured user: {Message}")]
     public static partial void DropPrivilegesFailed(ILogger logger, int slot, string message);
+
+    [LoggerMessage(60, LogLevel.Error, "worker in slot {Slot}: cannot open the access log: {Message}")]
+    public static partial void AccessLogOpenFailed(ILogger logger, int slot, string message);
 }

@@ -18,6 +18,7 @@ internal sealed class MasterRuntime : IDaemonControl
 {
     private static readonly TimeSpan TickEvery = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan QuitEscalation = TimeSpan.FromSeconds(1);
+    private const int BootFailuresBeforeGivingUp = 3;
 
     private readonly PreforkOptions _options;
     private readonly ILogger _logger;
@@ -35,8 +36,11 @@ internal sealed class MasterRuntime : IDaemonControl
     /// <param name="options">The options.</param>
     /// <param name="loggerFactory">Where the master logs.</param>
     /// <param name="files">The pid file and logs, already open; logs are reopened on SIGUSR1.</param>
-    /// <param name="onReady">Called once, when the first child is ready (or the single process serves).</param>
-    public MasterRuntime(PreforkOptions options, ILoggerFactory loggerFactory, DaemonFiles files, Action onReady)
+    /// <param name="onReady">
+    /// Daemonized only: called once, when the first child is ready (or the single process serves). With
+    /// it, children that keep failing before any is ready fail the start instead of being retried.
+    /// </param>
+    public MasterRuntime(PreforkOptions options, ILoggerFactory loggerFactory, DaemonFiles files, Action? onReady)
     {
         _options = options;
         _files = files;
@@ -129,6 +133,13 @@ internal sealed class MasterRuntime : IDaemonControl
             if (_onReady is not null && table.All.Any(w => w.Ready))
             {
                 ReportReady();
+            }
+            else if (_onReady is not null && FatalError is null && _backoff.ConsecutiveFailures >= BootFailuresBeforeGivingUp)
+            {
+                // Nobody is served yet and children keep dying while booting (a bad --user, an
+                // unwritable log): fail the start, so the launcher reports it instead of waiting.
+                FatalError = new IOException($"{BootFailuresBeforeGivingUp} children in a row failed before they were ready; see the error log");
+                _events.Writer.TryWrite(new MasterEvent.StopRequested("children cannot start", Immediate: false));
             }
 
             if (_stop is not null && table.IsEmpty)

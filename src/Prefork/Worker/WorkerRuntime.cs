@@ -41,7 +41,12 @@ internal sealed class WorkerRuntime : IDisposable
 
         // Before the log is opened, so a rotation signalled from here on is never missed.
         using PosixSignalRegistration reopen = PosixSignalRegistration.Create((PosixSignal)Interop.SIGUSR1, OnReopenSignal);
-        using AccessLog accessLog = AccessLog.Open(_options.AccessLogPath, _logger);
+        using AccessLog? accessLog = TryOpenAccessLog(environment.Slot);
+        if (accessLog is null)
+        {
+            return WorkerExitCodes.BootFailed;
+        }
+
         _accessLog = accessLog;
 
         using PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnStopSignal);
@@ -118,6 +123,20 @@ internal sealed class WorkerRuntime : IDisposable
         {
             Log.DropPrivilegesFailed(_logger, slot, e.Message);
             return false;
+        }
+    }
+
+    private AccessLog? TryOpenAccessLog(int slot)
+    {
+        try
+        {
+            return AccessLog.Open(_options.AccessLogPath, _logger);
+        }
+        catch (IOException e)
+        {
+            // A boot failure, so the master backs off instead of respawning at full speed.
+            Log.AccessLogOpenFailed(_logger, slot, e.Message);
+            return null;
         }
     }
 
