@@ -13,7 +13,12 @@ namespace Prefork;
 /// </summary>
 public static class PreforkDaemon
 {
-    /// <summary>Runs the daemon until it stops; returns the process exit code.</summary>
+    /// <summary>
+    /// Runs the daemon until it stops; returns the process exit code. With
+    /// <see cref="PreforkOptions.Daemonize"/> the call in the operator's process is the launcher: it
+    /// starts the master in the background and returns 0 as soon as the master is ready (pid file
+    /// written, AfterInit done, a child ready), or throws with the master's own error.
+    /// </summary>
     /// <exception cref="PreforkOptionsException">An option cannot work as given (checked before anything starts).</exception>
     /// <exception cref="PreforkStartupException">The master could not start (for example AfterInit could not bind).</exception>
     public static async Task<int> RunAsync(PreforkOptions options)
