@@ -28,8 +28,13 @@ public static class PreforkDaemon
         // Before anything else: the daemonized master and its children work from "/".
         DaemonLauncher.ResolvePaths(options);
 
-        // Before the default logger captures Console.Error: log lines must follow 2 to the error log.
-        DescriptorStream.InstallForConsole();
+        // Before the default logger captures Console.Error: log lines must follow 2 to the error log
+        // (and to its new file after SIGUSR1). Without an error log, the program's own Console stays.
+        if (!string.IsNullOrEmpty(options.ErrorLogPath))
+        {
+            DescriptorStream.InstallForConsole();
+        }
+
         bool ownsLoggerFactory = options.LoggerFactory is null;
         ILoggerFactory loggerFactory = options.LoggerFactory ?? DefaultLogging.Create();
         try
