@@ -28,6 +28,7 @@ internal sealed class MasterRuntime : IDaemonControl
     private readonly List<PosixSignalRegistration> _signals = [];
     private readonly int _pid = Environment.ProcessId;
     private readonly DaemonFiles _files;
+    private readonly HashSet<int> _reopenWhenReady = [];
     private Action? _onReady;
     private int _floor;
     private int _generation = 1;
@@ -134,6 +135,11 @@ internal sealed class MasterRuntime : IDaemonControl
             {
                 ReportReady();
             }
+
+            if (_reopenWhenReady.Count > 0)
+            {
+                ForwardPendingReopens(table);
+            }
             else if (_onReady is not null && FatalError is null && _backoff.ConsecutiveFailures >= BootFailuresBeforeGivingUp)
             {
                 // Nobody is served yet and children keep dying while booting (a bad --user, an
@@ -221,6 +227,23 @@ internal sealed class MasterRuntime : IDaemonControl
                 {
                     Log.ShuttingDown(_logger, "immediate", $"the main loop did not finish within {_options.GracefulTimeout.TotalSeconds} s");
                     return 1;
+                }
+            }
+        }
+    }
+
+    /// <summary>Children that were still starting at a SIGUSR1 get it once they are ready (they may hold the old file).</summary>
+    private void ForwardPendingReopens(WorkerTable table)
+    {
+        foreach (int pid in _reopenWhenReady.ToArray())
+        {
+            WorkerProcess? worker = table.FindByPid(pid);
+            if (worker is null || worker.Ready)
+            {
+                _reopenWhenReady.Remove(pid);
+                if (worker is not null)
+                {
+                    _ = Interop.Kill(pid, Interop.SIGUSR1);
                 }
             }
         }
@@ -497,11 +520,19 @@ internal sealed class MasterRuntime : IDaemonControl
                     Log.SignalNotSupported(Logger, "SIGHUP", "graceful reload");
                     break;
                 case (PosixSignal)Interop.SIGUSR1:
-                    // Only ready children: one still starting may not handle USR1 yet, and it dies of it.
+                    // Only ready children now: one still starting may not handle USR1 yet, and it dies
+                    // of it. The others get it once they are ready.
                     _master._files.ReopenLogs();
-                    foreach (WorkerProcess worker in _table.All.Where(w => w.Ready))
+                    foreach (WorkerProcess worker in _table.All)
                     {
-                        Signal(worker, Interop.SIGUSR1);
+                        if (worker.Ready)
+                        {
+                            Signal(worker, Interop.SIGUSR1);
+                        }
+                        else
+                        {
+                            _master._reopenWhenReady.Add(worker.Pid);
+                        }
                     }
 
                     break;
