@@ -149,6 +149,22 @@ public sealed partial class DaemonModeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SingleProcess_Daemonized_ServesLogsAndRemovesItsPidFileOnStop()
+    {
+        string[] arguments = [.. _hello.StandardArguments()];
+        arguments[Array.IndexOf(arguments, "--prefork") + 1] = "0";
+        Assert.Equal(0, (await _hello.LaunchAsync(arguments)).ExitCode);
+        int master = _hello.MasterPid()!.Value;
+
+        HttpAnswer answer = await Http.GetAsync(_hello.Port, "/pid");
+        Assert.Equal(master, int.Parse(answer.Body, CultureInfo.InvariantCulture));
+        await Eventually.HoldsAsync(() => Lines(_hello.AccessLogPath).Length == 1, TimeSpan.FromSeconds(10), () => "no access log line");
+
+        ProcFs.Kill(master, ProcFs.SIGTERM);
+        await Eventually.HoldsAsync(() => !File.Exists(_hello.PidPath) && !ProcFs.IsAlive(master), TimeSpan.FromSeconds(15), () => "the single process did not stop cleanly");
+    }
+
+    [Fact]
     public async Task DaemonSignals_StopAsync_StopsTheDaemonNamedByThePidFile()
     {
         Assert.Equal(0, (await _hello.LaunchAsync(_hello.StandardArguments())).ExitCode);
