@@ -13,7 +13,7 @@ public sealed class CommandLineTests
     [InlineData("--listen", "--listen", "nonsense")]
     [InlineData("--listen", "--listen", "127.0.0.1:99999")]
     [InlineData("--prefork", "--prefork", "many")]
-    [InlineData("--daemonize", "--daemonize", "--pid-file", "/tmp/x.pid", "--error-log", "/tmp/x.log")]
+    [InlineData("--max-requests", "--max-requests", "10")]
     [InlineData("--pid-file", "--daemonize")]
     public async Task BadOption_FailsWithOneLineNamingIt(string option, params string[] arguments)
     {

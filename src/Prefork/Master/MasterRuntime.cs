@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Prefork.ClientDisconnects;
+using Prefork.Daemon;
 using Prefork.Logging;
 using Prefork.Scoreboard;
 using Prefork.Systemd;
@@ -19,6 +20,7 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
 {
     private static readonly TimeSpan TickEvery = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan QuitEscalation = TimeSpan.FromSeconds(1);
+    private const int BootFailuresBeforeGivingUp = 3;
 
     private readonly PreforkOptions _options;
     private readonly ILogger _logger;
@@ -28,13 +30,25 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
     private readonly List<PosixSignalRegistration> _signals = [];
     private readonly int _pid = Environment.ProcessId;
     private readonly SystemdNotifier _systemd = new();
+    private readonly DaemonFiles _files;
+    private readonly HashSet<int> _reopenWhenReady = [];
+    private Action? _onReady;
     private int _floor;
     private int _generation = 1;
     private StopState? _stop;
 
-    public MasterRuntime(PreforkOptions options, ILoggerFactory loggerFactory)
+    /// <param name="options">The options.</param>
+    /// <param name="loggerFactory">Where the master logs.</param>
+    /// <param name="files">The pid file and logs, already open; logs are reopened on SIGUSR1.</param>
+    /// <param name="onReady">
+    /// Daemonized only: called once, when the first child is ready (or the single process serves). With
+    /// it, children that keep failing before any is ready fail the start instead of being retried.
+    /// </param>
+    public MasterRuntime(PreforkOptions options, ILoggerFactory loggerFactory, DaemonFiles files, Action? onReady)
     {
         _options = options;
+        _files = files;
+        _onReady = onReady;
         _logger = loggerFactory.CreateLogger("Prefork.Master");
         _floor = options.Prefork;
     }
@@ -164,6 +178,23 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
         await foreach (MasterEvent next in _events.Reader.ReadAllAsync().ConfigureAwait(false))
         {
             await supervisor.HandleAsync(next).ConfigureAwait(false);
+            if (_onReady is not null && table.All.Any(w => w.Ready))
+            {
+                ReportReady();
+            }
+
+            if (_reopenWhenReady.Count > 0)
+            {
+                ForwardPendingReopens(table);
+            }
+            else if (_onReady is not null && FatalError is null && _backoff.ConsecutiveFailures >= BootFailuresBeforeGivingUp)
+            {
+                // Nobody is served yet and children keep dying while booting (a bad --user, an
+                // unwritable log): fail the start, so the launcher reports it instead of waiting.
+                FatalError = new IOException($"{BootFailuresBeforeGivingUp} children in a row failed before they were ready; see the error log");
+                _events.Writer.TryWrite(new MasterEvent.StopRequested("children cannot start", Immediate: false));
+            }
+
             if (_stop is not null && table.IsEmpty)
             {
                 break;
@@ -193,10 +224,11 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
         using var stopping = new CancellationTokenSource();
         var slot = new SlotWriter(scoreboard, 0);
         slot.Start(_pid, _generation);
-        var context = new WorkerContext(listeners.Sockets, 0, _generation, _logger, slot, stopping.Token);
+        var context = new WorkerContext(listeners.Sockets, 0, _generation, _logger, slot, _files.AccessLog, stopping.Token);
         Log.SingleProcessStarted(_logger, _pid, Describe(listeners));
         Task<int> mainLoop = WorkerRuntime.RunHooksAsync(_options, context, _logger);
         _systemd.Ready("serving from one process");
+        ReportReady();
 
         Task<MasterEvent> nextEvent = _events.Reader.ReadAsync().AsTask();
         while (true)
@@ -209,6 +241,12 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
 
             MasterEvent received = await nextEvent.ConfigureAwait(false);
             nextEvent = _events.Reader.ReadAsync().AsTask();
+            if (received is MasterEvent.SignalReceived { Signal: (PosixSignal)Interop.SIGUSR1 })
+            {
+                _files.ReopenLogs();
+                continue;
+            }
+
             StopRequest? request = received switch
             {
                 MasterEvent.SignalReceived { Signal: PosixSignal.SIGTERM or PosixSignal.SIGINT } s => new(s.Signal.ToString(), _stop is not null),
@@ -241,6 +279,29 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
                 }
             }
         }
+    }
+
+    /// <summary>Children that were still starting at a SIGUSR1 get it once they are ready (they may hold the old file).</summary>
+    private void ForwardPendingReopens(WorkerTable table)
+    {
+        foreach (int pid in _reopenWhenReady.ToArray())
+        {
+            WorkerProcess? worker = table.FindByPid(pid);
+            if (worker is null || worker.Ready)
+            {
+                _reopenWhenReady.Remove(pid);
+                if (worker is not null)
+                {
+                    _ = Interop.Kill(pid, Interop.SIGUSR1);
+                }
+            }
+        }
+    }
+
+    private void ReportReady()
+    {
+        _onReady?.Invoke();
+        _onReady = null;
     }
 
     private async Task RunBeforeShutdownAsync()
@@ -653,8 +714,25 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
                 case PosixSignal.SIGHUP:
                     BeginReload("SIGHUP");
                     break;
+                case (PosixSignal)Interop.SIGUSR1:
+                    // Only ready children now: one still starting may not handle USR1 yet, and it dies
+                    // of it. The others get it once they are ready.
+                    _master._files.ReopenLogs();
+                    foreach (WorkerProcess worker in _table.All)
+                    {
+                        if (worker.Ready)
+                        {
+                            Signal(worker, Interop.SIGUSR1);
+                        }
+                        else
+                        {
+                            _master._reopenWhenReady.Add(worker.Pid);
+                        }
+                    }
+
+                    break;
                 default:
-                    Log.SignalNotSupported(Logger, SignalName(signal), SignalName(signal) == "SIGUSR1" ? "log reopening" : "master upgrade");
+                    Log.SignalNotSupported(Logger, SignalName(signal), "master upgrade");
                     break;
             }
         }
