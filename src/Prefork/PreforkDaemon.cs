@@ -69,8 +69,6 @@ public static class PreforkDaemon
         string? unsupported =
             options.AutoReloadCheckEvery is not null ? nameof(PreforkOptions.AutoReloadCheckEvery)
             : options.OnClientDisconnect is not null ? nameof(PreforkOptions.OnClientDisconnect)
-            : options.MaxRequestsPerChild is not null ? nameof(PreforkOptions.MaxRequestsPerChild)
-            : options.WorkerTimeout is not null ? nameof(PreforkOptions.WorkerTimeout)
             : options.User is not null ? nameof(PreforkOptions.User)
             : options.Group is not null ? nameof(PreforkOptions.Group)
             : options.AccessLogPath is not null ? nameof(PreforkOptions.AccessLogPath)

@@ -18,6 +18,9 @@ internal sealed class MasterRuntime : IDaemonControl
     private static readonly TimeSpan TickEvery = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan QuitEscalation = TimeSpan.FromSeconds(1);
 
+    /// <summary>How long a child stuck past WorkerTimeout gets between SIGTERM and SIGKILL.</summary>
+    private static readonly TimeSpan TimeoutEscalation = TimeSpan.FromSeconds(1);
+
     private readonly PreforkOptions _options;
     private readonly ILogger _logger;
     private readonly Channel<MasterEvent> _events = Channel.CreateUnbounded<MasterEvent>(new UnboundedChannelOptions { SingleReader = true });
@@ -264,6 +267,10 @@ internal sealed class MasterRuntime : IDaemonControl
         private readonly Spawner _spawner;
         private readonly string _listenFds;
         private readonly string _scoreboardFd;
+        private readonly ScalingOptions _scaling;
+        private readonly TickContinuity _ticks = new();
+        private readonly Dictionary<int, long?> _requestLimitBySlot = [];
+        private ScalingMemory _scalingMemory = ScalingMemory.Initial;
 
         public Supervision(MasterRuntime master, WorkerTable table, ScoreboardReader scoreboard, Spawner spawner, string listenFds, string scoreboardFd)
         {
@@ -273,6 +280,7 @@ internal sealed class MasterRuntime : IDaemonControl
             _spawner = spawner;
             _listenFds = listenFds;
             _scoreboardFd = scoreboardFd;
+            _scaling = ScalingOptions.From(master._options);
         }
 
         private ILogger Logger => _master._logger;
@@ -286,8 +294,11 @@ internal sealed class MasterRuntime : IDaemonControl
             switch (next)
             {
                 case MasterEvent.Tick:
-                    NoticeReadyChildren();
+                    NoticeClockGap();
+                    ObserveChildren();
                     EnforceStopDeadlines();
+                    StopHungChildren();
+                    ReplaceWornChildren();
                     MaintainPool();
                     break;
                 case MasterEvent.WorkerSpawned spawned:
@@ -324,6 +335,7 @@ internal sealed class MasterRuntime : IDaemonControl
             }
         }
 
+        /// <summary>Carries out the scaling policy: start what it asks for, retire the one idle child it names.</summary>
         public void MaintainPool()
         {
             if (_master._stop is not null)
@@ -331,23 +343,77 @@ internal sealed class MasterRuntime : IDaemonControl
                 return;
             }
 
-            var pool = new PoolSnapshot(_master._floor, Options.MaxChildren, _table.RunningCount, _table.StartingCount);
-            int wanted = PoolPolicy.ChildrenToSpawn(pool);
-            int allowed = _master._backoff.Allowed(wanted, _table.StartingCount + _table.All.Count(w => !w.Ready && !w.IsStopping), Now);
-            for (int i = 0; i < allowed; i++)
+            List<ChildView> children = ViewChildren();
+            ScalingDecision decision = ScalingPolicy.Decide(children, _master._floor, _scaling, _scalingMemory, Now);
+            _scalingMemory = decision.Memory;
+            if (decision.ReportCeiling)
             {
-                if (_table.ReserveSlot() is not { } slot)
-                {
-                    break;
-                }
-
-                _spawner.Spawn(new WorkerEnvironment(_master._pid, slot, _master._generation, _listenFds, _scoreboardFd));
+                Log.CeilingReached(Logger, Options.MaxChildren);
             }
+
+            int notReady = _table.StartingCount + _table.All.Count(w => !w.Ready && !w.IsStopping);
+            int allowed = _master._backoff.Allowed(decision.Spawn, notReady, Now);
+            int busy = children.Count(c => c.Phase == ChildPhase.Busy);
+            if (allowed > 0 && busy > 0 && children.Count(c => c.Phase != ChildPhase.Stopping) >= _master._floor)
+            {
+                Log.ScalingUp(Logger, busy, notReady, allowed);
+            }
+
+            int started = 0;
+            while (started < allowed && SpawnChild())
+            {
+                started++;
+            }
+
+            if (decision.RetireSlot is { } slot && _table.All.FirstOrDefault(w => w.Slot == slot) is { } idle)
+            {
+                int above = children.Count(c => c.Phase != ChildPhase.Stopping) - _master._floor;
+                Log.RetiringIdleChild(Logger, idle.Pid, idle.Slot, (Now - idle.IdleSinceTicks) / 1000.0, above, _master._floor);
+                idle.RetireReason = "idle above the floor";
+                RequestStop(idle, immediate: false);
+            }
+        }
+
+        /// <summary>The pool as the policy sees it: reserved slots and unready children are starting.</summary>
+        private List<ChildView> ViewChildren()
+        {
+            List<ChildView> children = [.. Enumerable.Repeat(new ChildView(-1, ChildPhase.Starting, 0), _table.StartingCount)];
+            foreach (WorkerProcess worker in _table.All)
+            {
+                ChildPhase phase = worker.IsStopping ? ChildPhase.Stopping
+                    : !worker.Ready ? ChildPhase.Starting
+                    : worker.LastState switch
+                    {
+                        WorkerState.Idle => ChildPhase.Idle,
+                        WorkerState.Busy => ChildPhase.Busy,
+                        WorkerState.Stopping => ChildPhase.Stopping,
+                        _ => ChildPhase.Starting,
+                    };
+                children.Add(new ChildView(worker.Slot, phase, worker.IdleSinceTicks));
+            }
+
+            return children;
+        }
+
+        private bool SpawnChild()
+        {
+            if (_table.ReserveSlot() is not { } slot)
+            {
+                return false;
+            }
+
+            long? limit = RequestLimit.ForNewChild(Options.MaxRequestsPerChild, Random.Shared);
+            _requestLimitBySlot[slot] = limit;
+            _spawner.Spawn(new WorkerEnvironment(_master._pid, slot, _master._generation, _listenFds, _scoreboardFd) { RequestLimit = limit });
+            return true;
         }
 
         private void OnSpawned(MasterEvent.WorkerSpawned spawned)
         {
-            var worker = new WorkerProcess(spawned.Slot, spawned.Generation, spawned.Process, Now);
+            var worker = new WorkerProcess(spawned.Slot, spawned.Generation, spawned.Process, Now)
+            {
+                RequestLimit = _requestLimitBySlot.GetValueOrDefault(spawned.Slot),
+            };
             _table.Add(worker);
             Log.ChildSpawned(Logger, worker.Pid, worker.Slot, worker.Generation);
             if (_master._exitsBeforeRegistration.Remove(worker.Pid, out WorkerExit early))
@@ -386,7 +452,8 @@ internal sealed class MasterRuntime : IDaemonControl
             }
             else if (exit.IsClean)
             {
-                Log.ChildExited(Logger, worker.Pid, worker.Slot, exit.ToString(), "its main loop returned");
+                bool worn = worker.RequestLimit is { } limit && worker.LastRequests >= limit - 1;
+                Log.ChildExited(Logger, worker.Pid, worker.Slot, exit.ToString(), worn ? $"recycled at its limit of {worker.RequestLimit} requests" : "its main loop returned");
             }
             else
             {
@@ -394,21 +461,112 @@ internal sealed class MasterRuntime : IDaemonControl
             }
         }
 
-        private void NoticeReadyChildren()
+        /// <summary>
+        /// Reads every child's slot once a tick: readiness, state, request count, and since when it has
+        /// been idle (a request served between two ticks counts as activity, even if both saw it idle).
+        /// </summary>
+        private void ObserveChildren()
         {
+            long now = Now;
             foreach (WorkerProcess worker in _table.All)
             {
-                if (worker.Ready)
+                SlotSnapshot slot = _scoreboard.Read(worker.Slot);
+                if (slot.Pid != worker.Pid)
+                {
+                    continue;
+                }
+
+                if (!worker.Ready && slot.State is WorkerState.Idle or WorkerState.Busy)
+                {
+                    worker.Ready = true;
+                    _master._backoff.RecordReady();
+                    Log.ChildReady(Logger, worker.Pid, worker.Slot);
+                }
+
+                bool becameIdle = slot.State == WorkerState.Idle && (worker.LastState != WorkerState.Idle || slot.Requests != worker.LastRequests);
+                if (becameIdle)
+                {
+                    worker.IdleSinceTicks = now;
+                }
+
+                worker.LastState = slot.State;
+                worker.LastRequests = slot.Requests;
+            }
+        }
+
+        private void NoticeClockGap()
+        {
+            if (_ticks.Advance(Now))
+            {
+                Log.MasterResumed(Logger, _ticks.LastGapMs / 1000.0);
+            }
+        }
+
+        /// <summary>WorkerTimeout: SIGTERM a child stuck in one request, then SIGKILL it if it is still there.</summary>
+        private void StopHungChildren()
+        {
+            if (Options.WorkerTimeout is not { } timeout)
+            {
+                return;
+            }
+
+            long now = Now;
+            foreach (WorkerProcess worker in _table.All)
+            {
+                if (worker.TimedOut)
+                {
+                    if (!worker.Killed && now - worker.StopRequestedTicks >= TimeoutEscalation.TotalMilliseconds)
+                    {
+                        Log.KillingTimedOutChild(Logger, worker.Pid, worker.Slot);
+                        worker.Killed = true;
+                        Signal(worker, Interop.SIGKILL);
+                    }
+
+                    continue;
+                }
+
+                if (worker.Killed || !worker.Ready)
                 {
                     continue;
                 }
 
                 SlotSnapshot slot = _scoreboard.Read(worker.Slot);
-                if (slot.Pid == worker.Pid && slot.State is WorkerState.Idle or WorkerState.Busy)
+                if (slot.Pid == worker.Pid && RequestTimeoutPolicy.IsHung(slot.State, slot.RequestStartTicks, now, _ticks.ResumedTicks, timeout))
                 {
-                    worker.Ready = true;
-                    _master._backoff.RecordReady();
-                    Log.ChildReady(Logger, worker.Pid, worker.Slot);
+                    double age = RequestTimeoutPolicy.RequestAge(slot.RequestStartTicks, now, _ticks.ResumedTicks) / 1000.0;
+                    Log.ChildTimedOut(Logger, worker.Pid, worker.Slot, age, timeout.TotalSeconds, TimeoutEscalation.TotalSeconds);
+                    worker.TimedOut = true;
+                    worker.RetireReason = $"stuck in one request for {age:0.0} s";
+                    worker.StopRequestedTicks = now;
+                    Signal(worker, Interop.SIGTERM);
+                }
+            }
+        }
+
+        /// <summary>
+        /// MaxRequestsPerChild: a child near its limit gets a replacement now; it leaves by itself at the
+        /// limit, so capacity never dips. At the ceiling there is no room for a replacement first: the
+        /// floor logic replaces it after it left.
+        /// </summary>
+        private void ReplaceWornChildren()
+        {
+            if (_master._stop is not null || _master._backoff.IsFailing)
+            {
+                return;
+            }
+
+            foreach (WorkerProcess worker in _table.All.ToList())
+            {
+                if (worker.RequestLimit is not { } limit || worker.ReplacementStarted || worker.IsStopping || !worker.Ready
+                    || !RequestLimit.ReplacementDue(worker.LastRequests, limit))
+                {
+                    continue;
+                }
+
+                worker.ReplacementStarted = true;
+                if (_table.StartingCount + _table.All.Count() < Options.MaxChildren && SpawnChild())
+                {
+                    Log.ReplacingWornChild(Logger, worker.Pid, worker.Slot, worker.LastRequests, limit);
                 }
             }
         }
@@ -464,14 +622,18 @@ internal sealed class MasterRuntime : IDaemonControl
             }
         }
 
+        /// <summary>TTOU: one child fewer, if the pool stands above the new floor; an idle one first.</summary>
         private void RetireSurplus()
         {
-            int surplus = _table.RunningCount - _master._floor;
-            foreach (WorkerProcess worker in _table.All.Where(w => !w.IsStopping).OrderByDescending(w => w.Slot).Take(Math.Max(0, surplus)))
+            WorkerProcess[] serving = [.. _table.All.Where(w => !w.IsStopping)];
+            if (serving.Length <= _master._floor)
             {
-                worker.RetireReason = "SIGTTOU lowered the floor";
-                RequestStop(worker, immediate: false);
+                return;
             }
+
+            WorkerProcess victim = serving.OrderByDescending(w => w.LastState == WorkerState.Idle).ThenByDescending(w => w.Slot).First();
+            victim.RetireReason = "SIGTTOU lowered the floor";
+            RequestStop(victim, immediate: false);
         }
 
         private async Task BeginStopAsync(string reason, bool immediate)
