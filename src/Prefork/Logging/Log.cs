@@ -61,7 +61,7 @@ internal static partial class Log
     [LoggerMessage(31, LogLevel.Warning, "MaxChildren ({MaxChildren}) reached and every child is busy: new clients wait in the listen backlog")]
     public static partial void CeilingReached(ILogger logger, int maxChildren);
 
-    [LoggerMessage(32, LogLevel.Information, "retiring idle child pid {Pid}, slot {Slot}: idle for {Seconds:0.0} s with {Children} children above a floor of {Floor}")]
+    [LoggerMessage(32, LogLevel.Information, "retiring idle child pid {Pid}, slot {Slot}: idle for {Seconds:0.0} s, {Children} children serving for a floor of {Floor}")]
     public static partial void RetiringIdleChild(ILogger logger, int pid, int slot, double seconds, int children, int floor);
 
     [LoggerMessage(33, LogLevel.Information, "child pid {Pid}, slot {Slot} has served {Requests} of its {Limit} requests: starting its replacement")]

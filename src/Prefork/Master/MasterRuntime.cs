@@ -367,8 +367,8 @@ internal sealed class MasterRuntime : IDaemonControl
 
             if (decision.RetireSlot is { } slot && _table.All.FirstOrDefault(w => w.Slot == slot) is { } idle)
             {
-                int above = children.Count(c => c.Phase != ChildPhase.Stopping) - _master._floor;
-                Log.RetiringIdleChild(Logger, idle.Pid, idle.Slot, (Now - idle.IdleSinceTicks) / 1000.0, above, _master._floor);
+                int serving = children.Count(c => c.Phase != ChildPhase.Stopping);
+                Log.RetiringIdleChild(Logger, idle.Pid, idle.Slot, (Now - idle.IdleSinceTicks) / 1000.0, serving, _master._floor);
                 idle.RetireReason = "idle above the floor";
                 RequestStop(idle, immediate: false);
             }
@@ -438,6 +438,12 @@ internal sealed class MasterRuntime : IDaemonControl
             }
 
             _table.Remove(worker);
+            SlotSnapshot last = _scoreboard.Read(worker.Slot);
+            if (last.Pid == worker.Pid)
+            {
+                worker.LastRequests = last.Requests;
+            }
+
             _scoreboard.Clear(worker.Slot);
             worker.Process.Dispose();
             double lived = (Now - worker.SpawnedTicks) / 1000.0;
@@ -452,7 +458,7 @@ internal sealed class MasterRuntime : IDaemonControl
             }
             else if (exit.IsClean)
             {
-                bool worn = worker.RequestLimit is { } limit && worker.LastRequests >= limit - 1;
+                bool worn = worker.RequestLimit is { } limit && worker.LastRequests >= limit;
                 Log.ChildExited(Logger, worker.Pid, worker.Slot, exit.ToString(), worn ? $"recycled at its limit of {worker.RequestLimit} requests" : "its main loop returned");
             }
             else

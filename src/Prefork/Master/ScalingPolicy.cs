@@ -87,8 +87,8 @@ internal static class ScalingPolicy
         bool atCeiling = wanted > room;
         bool report = atCeiling && !memory.CeilingReported;
 
-        // An episode ends once the pool no longer presses against the ceiling.
-        var next = new ScalingMemory(nextBurst, atCeiling && (memory.CeilingReported || report));
+        // An episode lasts as long as the shortage does, however the room under the ceiling varies in it.
+        var next = new ScalingMemory(nextBurst, (shortOfSpares || missing > 0) && (memory.CeilingReported || report));
         int? retire = idle <= options.MinSpareChildren || capacity <= floor ? null : LongestIdle(children, options.IdleTimeout, nowTicks);
         return new ScalingDecision(spawn, retire, report, next);
     }

@@ -89,16 +89,17 @@ public sealed class ScalingPolicyTests
     {
         ScalingMemory memory = ScalingMemory.Initial;
         List<bool> reports = [];
-        foreach (int busy in new[] { 8, 8, 8, 7, 8, 8 })
+        foreach (int busy in new[] { 8, 8, 7, 8, 0, 8, 8 })
         {
-            // Busy 7 of 8 with one idle: the episode is over; the next full pool is a new one.
-            List<ChildView> pool = busy == 8 ? Pool(busy: 8) : Pool(busy: 7, idle: 1);
+            // Room under the ceiling during a shortage (7 busy, one starting) does not end the episode;
+            // an idle child does, and the next full pool is a new one.
+            List<ChildView> pool = busy switch { 8 => Pool(busy: 8), 7 => Pool(busy: 7), _ => Pool(busy: 7, idle: 1) };
             ScalingDecision decision = ScalingPolicy.Decide(pool, 2, Options, memory, 0);
             reports.Add(decision.ReportCeiling);
             memory = decision.Memory;
         }
 
-        Assert.Equal([true, false, false, false, true, false], reports);
+        Assert.Equal([true, false, false, false, false, true, false], reports);
     }
 
     [Fact]
