@@ -438,8 +438,8 @@ internal sealed class MasterRuntime : IDaemonControl
             }
 
             _table.Remove(worker);
-            SlotSnapshot last = _scoreboard.Read(worker.Slot);
-            if (last.Pid == worker.Pid)
+            // The child is gone: it may have died mid-write, so the read must be bounded.
+            if (_scoreboard.TryRead(worker.Slot, 100, out SlotSnapshot last) && last.Pid == worker.Pid)
             {
                 worker.LastRequests = last.Requests;
             }
