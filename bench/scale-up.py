@@ -63,14 +63,18 @@ def run_once(dll):
             c.sendall(b"GET /sleep/8000 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             clients.append(c)
         all_children = all_busy = None
+        curve = []
         while time.monotonic() - start < 8:
             now = time.monotonic() - start
+            if not curve or now - curve[-1][0] >= 0.5:
+                curve.append((now, children(master.pid), busy(board)))
             if all_children is None and children(master.pid) >= N:
                 all_children = now
             if all_busy is None and busy(board) >= N:
                 all_busy = now
                 break
             time.sleep(0.05)
+        print("  t(s) children busy: " + ", ".join(f"{t:.1f}:{c}/{b}" for t, c, b in curve))
         return all_children, all_busy
     finally:
         for c in clients:
