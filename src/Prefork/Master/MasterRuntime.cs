@@ -299,7 +299,7 @@ internal sealed class MasterRuntime : IDaemonControl
                     EnforceStopDeadlines();
                     StopHungChildren();
                     ReplaceWornChildren();
-                    MaintainPool();
+                    MaintainPool(tick: true);
                     break;
                 case MasterEvent.WorkerSpawned spawned:
                     OnSpawned(spawned);
@@ -335,8 +335,11 @@ internal sealed class MasterRuntime : IDaemonControl
             }
         }
 
-        /// <summary>Carries out the scaling policy: start what it asks for, retire the one idle child it names.</summary>
-        public void MaintainPool()
+        /// <summary>
+        /// Carries out the scaling policy: start what it asks for, retire the one idle child it names.
+        /// Also called between ticks (an exit, TTIN) to refill the floor at once; bursts grow only per tick.
+        /// </summary>
+        public void MaintainPool(bool tick = false)
         {
             if (_master._stop is not null)
             {
@@ -345,7 +348,7 @@ internal sealed class MasterRuntime : IDaemonControl
 
             List<ChildView> children = ViewChildren();
             ScalingDecision decision = ScalingPolicy.Decide(children, _master._floor, _scaling, _scalingMemory, Now);
-            _scalingMemory = decision.Memory;
+            _scalingMemory = tick ? decision.Memory : decision.Memory with { NextBurst = _scalingMemory.NextBurst };
             if (decision.ReportCeiling)
             {
                 Log.CeilingReached(Logger, Options.MaxChildren);

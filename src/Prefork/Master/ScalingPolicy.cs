@@ -34,8 +34,8 @@ internal readonly record struct ScalingMemory(int NextBurst, bool CeilingReporte
 
 /// <summary>
 /// One tick's decision. <paramref name="RetireSlot"/> names the idle child to stop, if any;
-/// <paramref name="ReportCeiling"/> is true on the first tick of an episode in which the pool wanted
-/// to grow but stood at <c>MaxChildren</c>.
+/// <paramref name="ReportCeiling"/> is true on the first tick at which the pool wanted to grow past
+/// <c>MaxChildren</c> since it last stood below it (once per episode, not per tick).
 /// </summary>
 internal readonly record struct ScalingDecision(int Spawn, int? RetireSlot, bool ReportCeiling, ScalingMemory Memory);
 
@@ -87,8 +87,10 @@ internal static class ScalingPolicy
         bool atCeiling = wanted > room;
         bool report = atCeiling && !memory.CeilingReported;
 
-        // An episode lasts as long as the shortage does, however the room under the ceiling varies in it.
-        var next = new ScalingMemory(nextBurst, (shortOfSpares || missing > 0) && (memory.CeilingReported || report));
+        // An episode lasts while the pool stands at the ceiling: a child that is idle for a moment between
+        // two queued clients does not end it; retiring children below the ceiling does.
+        bool atCeilingAfter = processes + spawn >= options.Ceiling;
+        var next = new ScalingMemory(nextBurst, atCeilingAfter && (memory.CeilingReported || report));
         int? retire = idle <= options.MinSpareChildren || capacity <= floor ? null : LongestIdle(children, options.IdleTimeout, nowTicks);
         return new ScalingDecision(spawn, retire, report, next);
     }

@@ -87,19 +87,24 @@ public sealed class ScalingPolicyTests
     [Fact]
     public void TheCeilingWarning_IsReportedOncePerEpisode()
     {
+        // An episode lasts while the pool stands at the ceiling: room opening inside the shortage (7 busy,
+        // the 8th being replaced) or a child idle for a moment does not end it; shrinking below it does.
+        List<ChildView>[] ticks =
+        [
+            Pool(busy: 8), Pool(busy: 8), Pool(busy: 7), Pool(busy: 7, idle: 1), Pool(busy: 8),
+            Pool(busy: 5, idle: 1),
+            Pool(busy: 6), Pool(busy: 8), Pool(busy: 8),
+        ];
         ScalingMemory memory = ScalingMemory.Initial;
         List<bool> reports = [];
-        foreach (int busy in new[] { 8, 8, 7, 8, 0, 8, 8 })
+        foreach (List<ChildView> pool in ticks)
         {
-            // Room under the ceiling during a shortage (7 busy, one starting) does not end the episode;
-            // an idle child does, and the next full pool is a new one.
-            List<ChildView> pool = busy switch { 8 => Pool(busy: 8), 7 => Pool(busy: 7), _ => Pool(busy: 7, idle: 1) };
             ScalingDecision decision = ScalingPolicy.Decide(pool, 2, Options, memory, 0);
             reports.Add(decision.ReportCeiling);
             memory = decision.Memory;
         }
 
-        Assert.Equal([true, false, false, false, false, true, false], reports);
+        Assert.Equal([true, false, false, false, false, false, false, true, false], reports);
     }
 
     [Fact]
