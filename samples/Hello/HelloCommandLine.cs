@@ -26,6 +26,8 @@ internal sealed class HelloCommandLine
         [nameof(PreforkOptions.GracefulTimeout)] = "--graceful-timeout",
         [nameof(PreforkOptions.WorkerTimeout)] = "--worker-timeout",
         [nameof(PreforkOptions.Umask)] = "--umask",
+        [nameof(PreforkOptions.MinSpareChildren)] = "--min-spare",
+        [nameof(PreforkOptions.IdleTimeout)] = "--idle-timeout",
     };
 
     private readonly Option<string[]> _listen = new("--listen")
@@ -53,6 +55,11 @@ internal sealed class HelloCommandLine
     private readonly Option<double> _gracefulTimeout = new("--graceful-timeout") { Description = "seconds children get to finish on stop", DefaultValueFactory = _ => 30 };
     private readonly Option<string> _umask = new("--umask") { Description = "file creation mask of the daemonized master, octal", DefaultValueFactory = _ => "027" };
     private readonly Option<double?> _workerTimeout = new("--worker-timeout") { Description = "seconds one request may take before its child is killed" };
+    private readonly Option<int> _minSpare = new("--min-spare") { Description = "grow the pool while fewer children than this are idle (0: static pool)", DefaultValueFactory = _ => 1 };
+    private readonly Option<double> _idleTimeout = new("--idle-timeout") { Description = "seconds a child above --prefork may idle before it is retired", DefaultValueFactory = _ => 10 };
+
+    // Hidden, for the crash-loop test: every child fails in WorkerInit, as an application that cannot boot.
+    private readonly Option<bool> _crashOnStart = new("--crash-on-start") { Hidden = true };
 
     public HelloCommandLine()
     {
@@ -60,6 +67,7 @@ internal sealed class HelloCommandLine
         {
             _listen, _prefork, _maxChildren, _daemonize, _pidFile, _errorLog, _accessLog, _scoreboard, _requireRoot,
             _autoReloadEvery, _maxRequests, _killOnDisconnect, _cancelOnDisconnect, _user, _group, _workerConnections, _gracefulTimeout, _workerTimeout, _umask,
+            _minSpare, _idleTimeout, _crashOnStart,
         };
     }
 
@@ -123,6 +131,8 @@ internal sealed class HelloCommandLine
             Umask = (UnixFileMode)Convert.ToInt32(umaskText, 8),
             GracefulTimeout = TimeSpan.FromSeconds(graceful),
             WorkerTimeout = workerTimeout is { } timeout ? TimeSpan.FromSeconds(timeout) : null,
+            MinSpareChildren = parsed.GetValue(_minSpare),
+            IdleTimeout = TimeSpan.FromSeconds(parsed.GetValue(_idleTimeout)),
             AfterInit = (master, _) =>
             {
                 // Sockets systemd passed (socket activation) replace the --listen addresses.
@@ -140,6 +150,11 @@ internal sealed class HelloCommandLine
             },
             MainLoop = worker => worker.RunAcceptLoopAsync(new HelloConnectionHandler(worker).ServeAsync, acceptOptions),
         };
+        if (parsed.GetValue(_crashOnStart))
+        {
+            options.WorkerInit = _ => throw new InvalidOperationException("--crash-on-start: this child refuses to boot");
+        }
+
         if (parsed.GetValue(_killOnDisconnect))
         {
             options.OnClientDisconnect = (disconnect, daemon) =>

@@ -123,15 +123,6 @@ public static class PreforkDaemon
             throw new PreforkOptionsException(nameof(PreforkOptions.RequireRoot), $"this daemon must run as root (effective uid is {Interop.GetEffectiveUserId()}); start it with sudo or as root, or turn RequireRoot off");
         }
 
-        string? unsupported =
-            options.MaxRequestsPerChild is not null ? nameof(PreforkOptions.MaxRequestsPerChild)
-            : options.WorkerTimeout is not null ? nameof(PreforkOptions.WorkerTimeout)
-            : null;
-        if (unsupported is not null)
-        {
-            throw new PreforkOptionsException(unsupported, "is not supported yet in this build; leave it unset");
-        }
-
         return ResolveWorkerAccount(options);
     }
 

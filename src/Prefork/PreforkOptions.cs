@@ -50,6 +50,18 @@ public sealed class PreforkOptions
     /// <summary>The ceiling the pool may grow to when every child is busy (seed: max_children, default 150).</summary>
     public int MaxChildren { get; set; } = 150;
 
+    /// <summary>
+    /// Grow the pool while fewer children than this are idle (Apache's MinSpareServers, PHP-FPM's
+    /// pm.min_spare_servers; default 1: grow when every child is busy). 0 keeps the pool at the floor.
+    /// </summary>
+    public int MinSpareChildren { get; set; } = 1;
+
+    /// <summary>
+    /// How long a child above the floor may stay idle before it is retired, one at a time
+    /// (PHP-FPM's pm.process_idle_timeout, default 10 s).
+    /// </summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>How often to look for a changed program on disk (seed: auto_reload_check_every). Null: never.</summary>
     public TimeSpan? AutoReloadCheckEvery { get; set; }
 
@@ -120,6 +132,16 @@ public sealed class PreforkOptions
         else if (MaxChildren < Prefork)
         {
             errors.Add(new(nameof(MaxChildren), $"must be at least Prefork ({Prefork}) (got {MaxChildren}); raise it or lower Prefork"));
+        }
+
+        if (MinSpareChildren < 0)
+        {
+            errors.Add(new(nameof(MinSpareChildren), $"must be 0 or more (got {MinSpareChildren}); use 0 to keep the pool at Prefork children"));
+        }
+
+        if (IdleTimeout <= TimeSpan.Zero)
+        {
+            errors.Add(new(nameof(IdleTimeout), $"must be positive (got {IdleTimeout})"));
         }
 
         if (MainLoop is null)

@@ -9,6 +9,8 @@ namespace Prefork;
 public sealed class WorkerContext
 {
     private readonly SlotWriter _slot;
+    private readonly CancellationTokenSource _stopping;
+    private readonly long _requestLimit;
     private int _busy = -1;
 
     internal WorkerContext(
@@ -18,15 +20,20 @@ public sealed class WorkerContext
         ILogger logger,
         SlotWriter slotWriter,
         AccessLog accessLog,
-        CancellationToken stopping)
+        CancellationToken stopping,
+        long? requestLimit = null)
     {
         AccessLog = accessLog;
         Listeners = listeners;
         Slot = slot;
         Generation = generation;
         Logger = logger;
-        Stopping = stopping;
         _slot = slotWriter;
+
+        // Linked, so that reaching the request limit stops this child exactly as SIGTERM would.
+        _stopping = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        Stopping = _stopping.Token;
+        _requestLimit = requestLimit ?? long.MaxValue;
     }
 
     /// <summary>The listening sockets the master opened in <see cref="PreforkOptions.AfterInit"/>, inherited.</summary>
@@ -62,8 +69,18 @@ public sealed class WorkerContext
     /// <summary>Tells the master this child is free for more work.</summary>
     public void MarkIdle() => SetBusy(false, 0);
 
-    /// <summary>Counts served requests; the master uses the count to recycle children.</summary>
-    public void CountRequest(long count = 1) => _slot.CountRequests(count);
+    /// <summary>
+    /// Counts served requests. At this child's MaxRequestsPerChild it stops taking work, as on SIGTERM,
+    /// and leaves once the work in hand is done; the master has started its replacement already.
+    /// </summary>
+    public void CountRequest(long count = 1)
+    {
+        _slot.CountRequests(count);
+        if (_slot.Requests >= _requestLimit && !_stopping.IsCancellationRequested)
+        {
+            _stopping.Cancel();
+        }
+    }
 
     /// <summary>Marks the start of a new request on a connection in hand, for the master's per-request timeout.</summary>
     public void BeginRequest() => _slot.BeginRequest();

@@ -44,7 +44,7 @@ public sealed partial class ClientDisconnectTests
     [Fact]
     public async Task CancelOnDisconnect_AbortsTheRequest_AndTheChildLivesOnToServeAgain()
     {
-        await using HelloDaemon daemon = HelloDaemon.Start("--prefork", "1", "--cancel-on-disconnect");
+        await using HelloDaemon daemon = HelloDaemon.Start("--prefork", "1", "--max-children", "1", "--cancel-on-disconnect");
         await daemon.WaitUntilServingAsync(1);
         int child = daemon.Children()[0];
 

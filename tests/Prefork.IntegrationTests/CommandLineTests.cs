@@ -13,7 +13,8 @@ public sealed class CommandLineTests
     [InlineData("--listen", "--listen", "nonsense")]
     [InlineData("--listen", "--listen", "127.0.0.1:99999")]
     [InlineData("--prefork", "--prefork", "many")]
-    [InlineData("--max-requests", "--max-requests", "10")]
+    [InlineData("--worker-connections", "--worker-connections", "0")]
+    [InlineData("--idle-timeout", "--idle-timeout", "-1")]
     [InlineData("--pid-file", "--daemonize")]
     public async Task BadOption_FailsWithOneLineNamingIt(string option, params string[] arguments)
     {

@@ -95,6 +95,28 @@ internal static partial class Log
     [LoggerMessage(102, LogLevel.Debug, "watching for clients that go away every {Milliseconds} ms through {Source}")]
     public static partial void ClientWatchStarted(ILogger logger, double milliseconds, string source);
 
+    // Scaling, recycling and timeouts: 30-49.
+    [LoggerMessage(30, LogLevel.Information, "every child is busy ({Busy} busy, {Starting} starting): starting {Count} more")]
+    public static partial void ScalingUp(ILogger logger, int busy, int starting, int count);
+
+    [LoggerMessage(31, LogLevel.Warning, "MaxChildren ({MaxChildren}) reached and every child is busy: new clients wait in the listen backlog")]
+    public static partial void CeilingReached(ILogger logger, int maxChildren);
+
+    [LoggerMessage(32, LogLevel.Information, "retiring idle child pid {Pid}, slot {Slot}: idle for {Seconds:0.0} s, {Children} children serving for a floor of {Floor}")]
+    public static partial void RetiringIdleChild(ILogger logger, int pid, int slot, double seconds, int children, int floor);
+
+    [LoggerMessage(33, LogLevel.Information, "child pid {Pid}, slot {Slot} has served {Requests} of its {Limit} requests: starting its replacement")]
+    public static partial void ReplacingWornChild(ILogger logger, int pid, int slot, long requests, long limit);
+
+    [LoggerMessage(34, LogLevel.Warning, "child pid {Pid}, slot {Slot} has been busy on one request for {Seconds:0.0} s (WorkerTimeout {Timeout:0.#} s): stopping it, SIGKILL in {GraceSeconds:0.#} s")]
+    public static partial void ChildTimedOut(ILogger logger, int pid, int slot, double seconds, double timeout, double graceSeconds);
+
+    [LoggerMessage(35, LogLevel.Warning, "child pid {Pid}, slot {Slot} did not leave after its request timed out: killing it")]
+    public static partial void KillingTimedOutChild(ILogger logger, int pid, int slot);
+
+    [LoggerMessage(36, LogLevel.Warning, "the master's ticks stopped for {Seconds:0.0} s (stopped or suspended?): request timeouts count again from now")]
+    public static partial void MasterResumed(ILogger logger, double seconds);
+
     // Worker: 50-99.
     [LoggerMessage(50, LogLevel.Debug, "worker ready: slot {Slot}, generation {Generation}, pid {Pid}")]
     public static partial void WorkerReady(ILogger logger, int slot, int generation, int pid);

@@ -22,6 +22,9 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
     private static readonly TimeSpan QuitEscalation = TimeSpan.FromSeconds(1);
     private const int BootFailuresBeforeGivingUp = 3;
 
+    /// <summary>How long a child stuck past WorkerTimeout gets between SIGTERM and SIGKILL.</summary>
+    private static readonly TimeSpan TimeoutEscalation = TimeSpan.FromSeconds(1);
+
     private readonly PreforkOptions _options;
     private readonly ILogger _logger;
     private readonly Channel<MasterEvent> _events = Channel.CreateUnbounded<MasterEvent>(new UnboundedChannelOptions { SingleReader = true });
@@ -374,6 +377,10 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
         private readonly Spawner _spawner;
         private readonly string _listenFds;
         private readonly string _scoreboardFd;
+        private readonly ScalingOptions _scaling;
+        private readonly TickContinuity _ticks = new();
+        private readonly Dictionary<int, long?> _requestLimitBySlot = [];
+        private ScalingMemory _scalingMemory = ScalingMemory.Initial;
 
         public Supervision(MasterRuntime master, WorkerTable table, ScoreboardReader scoreboard, Spawner spawner, string listenFds, string scoreboardFd)
         {
@@ -383,6 +390,7 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
             _spawner = spawner;
             _listenFds = listenFds;
             _scoreboardFd = scoreboardFd;
+            _scaling = ScalingOptions.From(master._options);
         }
 
         public ClientWatch? ClientWatch { get; init; }
@@ -400,16 +408,16 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
             switch (next)
             {
                 case MasterEvent.Tick:
-                    NoticeReadyChildren();
+                    NoticeClockGap();
+                    ObserveChildren();
                     EnforceStopDeadlines();
+                    NoticeClockGap();
+                    ObserveChildren();
+                    EnforceStopDeadlines();
+                    StopHungChildren();
                     AdvanceReload();
-                    MaintainPool();
-                    if (_reload is null && _master._stop is null)
-                    {
-                        // A child that was still starting when the floor went down is surplus once it runs.
-                        RetireSurplus("the floor was lowered");
-                    }
-
+                    ReplaceWornChildren();
+                    MaintainPool(tick: true);
                     break;
                 case MasterEvent.CheckCode when CodeWatch is not null:
                     await CheckCodeAsync(CodeWatch).ConfigureAwait(false);
@@ -458,30 +466,94 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
             }
         }
 
-        public void MaintainPool()
+        /// <summary>
+        /// Carries out the scaling policy: start what it asks for, retire the one idle child it names.
+        /// Also called between ticks (an exit, TTIN) to refill the floor at once; bursts grow only per tick.
+        /// </summary>
+        public void MaintainPool(bool tick = false)
         {
             if (_master._stop is not null)
             {
                 return;
             }
 
-            var pool = new PoolSnapshot(_master._floor, Options.MaxChildren, _table.RunningCount(_master._generation), _table.StartingCount);
-            int wanted = PoolPolicy.ChildrenToSpawn(pool);
-            int allowed = _master._backoff.Allowed(wanted, _table.StartingCount + _table.All.Count(w => !w.Ready && !w.IsStopping), Now);
-            for (int i = 0; i < allowed; i++)
-            {
-                if (_table.ReserveSlot() is not { } slot)
-                {
-                    break;
-                }
+            List<ChildView> children = ViewChildren();
 
-                _spawner.Spawn(new WorkerEnvironment(_master._pid, slot, _master._generation, _listenFds, _scoreboardFd));
+            // During a reload the old generation is on its way out: it does not count toward the floor,
+            // and the ceiling makes room for its replacements (the scoreboard has twice the slots).
+            int leaving = _reload is { } reload ? _table.All.Count(w => w.Generation < reload.To) : 0;
+            ScalingOptions scaling = leaving == 0 ? _scaling : _scaling with { Ceiling = _scaling.Ceiling + leaving };
+            ScalingDecision decision = ScalingPolicy.Decide(children, _master._floor, scaling, _scalingMemory, Now);
+            _scalingMemory = tick ? decision.Memory : decision.Memory with { NextBurst = _scalingMemory.NextBurst };
+            if (decision.ReportCeiling)
+            {
+                Log.CeilingReached(Logger, Options.MaxChildren);
             }
+
+            int notReady = _table.StartingCount + _table.All.Count(w => !w.Ready && !w.IsStopping);
+            int allowed = _master._backoff.Allowed(decision.Spawn, notReady, Now);
+            int busy = children.Count(c => c.Phase == ChildPhase.Busy);
+            if (allowed > 0 && busy > 0 && children.Count(c => c.Phase != ChildPhase.Stopping) >= _master._floor)
+            {
+                Log.ScalingUp(Logger, busy, notReady, allowed);
+            }
+
+            int started = 0;
+            while (started < allowed && SpawnChild())
+            {
+                started++;
+            }
+
+            if (decision.RetireSlot is { } slot && _reload is null && _table.All.FirstOrDefault(w => w.Slot == slot) is { } idle)
+            {
+                int serving = children.Count(c => c.Phase != ChildPhase.Stopping);
+                Log.RetiringIdleChild(Logger, idle.Pid, idle.Slot, (Now - idle.IdleSinceTicks) / 1000.0, serving, _master._floor);
+                idle.RetireReason = "idle above the floor";
+                RequestStop(idle, immediate: false);
+            }
+        }
+
+        /// <summary>The pool as the policy sees it: reserved slots and unready children are starting.</summary>
+        private List<ChildView> ViewChildren()
+        {
+            List<ChildView> children = [.. Enumerable.Repeat(new ChildView(-1, ChildPhase.Starting, 0), _table.StartingCount)];
+            foreach (WorkerProcess worker in _table.All)
+            {
+                bool replaced = _reload is { } reload && worker.Generation < reload.To;
+                ChildPhase phase = worker.IsStopping || replaced ? ChildPhase.Stopping
+                    : !worker.Ready ? ChildPhase.Starting
+                    : worker.LastState switch
+                    {
+                        WorkerState.Idle => ChildPhase.Idle,
+                        WorkerState.Busy => ChildPhase.Busy,
+                        WorkerState.Stopping => ChildPhase.Stopping,
+                        _ => ChildPhase.Starting,
+                    };
+                children.Add(new ChildView(worker.Slot, phase, worker.IdleSinceTicks));
+            }
+
+            return children;
+        }
+
+        private bool SpawnChild()
+        {
+            if (_table.ReserveSlot() is not { } slot)
+            {
+                return false;
+            }
+
+            long? limit = RequestLimit.ForNewChild(Options.MaxRequestsPerChild, Random.Shared);
+            _requestLimitBySlot[slot] = limit;
+            _spawner.Spawn(new WorkerEnvironment(_master._pid, slot, _master._generation, _listenFds, _scoreboardFd) { RequestLimit = limit });
+            return true;
         }
 
         private void OnSpawned(MasterEvent.WorkerSpawned spawned)
         {
-            var worker = new WorkerProcess(spawned.Slot, spawned.Generation, spawned.Process, Now);
+            var worker = new WorkerProcess(spawned.Slot, spawned.Generation, spawned.Process, Now)
+            {
+                RequestLimit = _requestLimitBySlot.GetValueOrDefault(spawned.Slot),
+            };
             _table.Add(worker);
             Log.ChildSpawned(Logger, worker.Pid, worker.Slot, worker.Generation);
             if (_master._exitsBeforeRegistration.Remove(worker.Pid, out WorkerExit early))
@@ -506,6 +578,12 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
             }
 
             _table.Remove(worker);
+            // The child is gone: it may have died mid-write, so the read must be bounded.
+            if (_scoreboard.TryRead(worker.Slot, 100, out SlotSnapshot last) && last.Pid == worker.Pid)
+            {
+                worker.LastRequests = last.Requests;
+            }
+
             _scoreboard.Clear(worker.Slot);
             worker.Process.Dispose();
             double lived = (Now - worker.SpawnedTicks) / 1000.0;
@@ -525,7 +603,8 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
             }
             else if (exit.IsClean)
             {
-                Log.ChildExited(Logger, worker.Pid, worker.Slot, exit.ToString(), "its main loop returned");
+                bool worn = worker.RequestLimit is { } limit && worker.LastRequests >= limit;
+                Log.ChildExited(Logger, worker.Pid, worker.Slot, exit.ToString(), worn ? $"recycled at its limit of {worker.RequestLimit} requests" : "its main loop returned");
             }
             else
             {
@@ -644,17 +723,22 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
             }
         }
 
-        private void NoticeReadyChildren()
+        /// <summary>
+        /// Reads every child's slot once a tick: readiness, state, request count, and since when it has
+        /// been idle (a request served between two ticks counts as activity, even if both saw it idle).
+        /// </summary>
+        private void ObserveChildren()
         {
+            long now = Now;
             foreach (WorkerProcess worker in _table.All)
             {
-                if (worker.Ready)
+                SlotSnapshot slot = _scoreboard.Read(worker.Slot);
+                if (slot.Pid != worker.Pid)
                 {
                     continue;
                 }
 
-                SlotSnapshot slot = _scoreboard.Read(worker.Slot);
-                if (slot.Pid == worker.Pid && slot.State is WorkerState.Idle or WorkerState.Busy)
+                if (!worker.Ready && slot.State is WorkerState.Idle or WorkerState.Busy)
                 {
                     worker.Ready = true;
                     _master._backoff.RecordReady();
@@ -665,6 +749,92 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
                         old.RetireReason = $"replaced by generation {_reload.To}";
                         RequestStop(old, immediate: false);
                     }
+                }
+
+                bool becameIdle = slot.State == WorkerState.Idle && (worker.LastState != WorkerState.Idle || slot.Requests != worker.LastRequests);
+                if (becameIdle)
+                {
+                    worker.IdleSinceTicks = now;
+                }
+
+                worker.LastState = slot.State;
+                worker.LastRequests = slot.Requests;
+            }
+        }
+
+        private void NoticeClockGap()
+        {
+            if (_ticks.Advance(Now))
+            {
+                Log.MasterResumed(Logger, _ticks.LastGapMs / 1000.0);
+            }
+        }
+
+        /// <summary>WorkerTimeout: SIGTERM a child stuck in one request, then SIGKILL it if it is still there.</summary>
+        private void StopHungChildren()
+        {
+            if (Options.WorkerTimeout is not { } timeout)
+            {
+                return;
+            }
+
+            long now = Now;
+            foreach (WorkerProcess worker in _table.All)
+            {
+                if (worker.TimedOut)
+                {
+                    if (!worker.Killed && now - worker.StopRequestedTicks >= TimeoutEscalation.TotalMilliseconds)
+                    {
+                        Log.KillingTimedOutChild(Logger, worker.Pid, worker.Slot);
+                        worker.Killed = true;
+                        Signal(worker, Interop.SIGKILL);
+                    }
+
+                    continue;
+                }
+
+                if (worker.Killed || !worker.Ready)
+                {
+                    continue;
+                }
+
+                SlotSnapshot slot = _scoreboard.Read(worker.Slot);
+                if (slot.Pid == worker.Pid && RequestTimeoutPolicy.IsHung(slot.State, slot.RequestStartTicks, now, _ticks.ResumedTicks, timeout))
+                {
+                    double age = RequestTimeoutPolicy.RequestAge(slot.RequestStartTicks, now, _ticks.ResumedTicks) / 1000.0;
+                    Log.ChildTimedOut(Logger, worker.Pid, worker.Slot, age, timeout.TotalSeconds, TimeoutEscalation.TotalSeconds);
+                    worker.TimedOut = true;
+                    worker.RetireReason = $"stuck in one request for {age:0.0} s";
+                    worker.StopRequestedTicks = now;
+                    Signal(worker, Interop.SIGTERM);
+                }
+            }
+        }
+
+        /// <summary>
+        /// MaxRequestsPerChild: a child near its limit gets a replacement now; it leaves by itself at the
+        /// limit, so capacity never dips. At the ceiling there is no room for a replacement first: the
+        /// floor logic replaces it after it left.
+        /// </summary>
+        private void ReplaceWornChildren()
+        {
+            if (_master._stop is not null || _master._backoff.IsFailing)
+            {
+                return;
+            }
+
+            foreach (WorkerProcess worker in _table.All.ToList())
+            {
+                if (worker.RequestLimit is not { } limit || worker.ReplacementStarted || worker.IsStopping || !worker.Ready
+                    || !RequestLimit.ReplacementDue(worker.LastRequests, limit))
+                {
+                    continue;
+                }
+
+                worker.ReplacementStarted = true;
+                if (_table.StartingCount + _table.All.Count() < Options.MaxChildren && SpawnChild())
+                {
+                    Log.ReplacingWornChild(Logger, worker.Pid, worker.Slot, worker.LastRequests, limit);
                 }
             }
         }
@@ -709,7 +879,7 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
                 case PosixSignal.SIGTTOU:
                     _master._floor = Math.Max(_master._floor - 1, 1);
                     Log.FloorChanged(Logger, "SIGTTOU", _master._floor);
-                    RetireSurplus("SIGTTOU lowered the floor");
+                    RetireSurplus();
                     break;
                 case PosixSignal.SIGHUP:
                     BeginReload("SIGHUP");
@@ -737,14 +907,18 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
             }
         }
 
-        private void RetireSurplus(string reason)
+        /// <summary>TTOU: one child fewer, if the pool stands above the new floor; an idle one first.</summary>
+        private void RetireSurplus()
         {
-            int surplus = _table.RunningCount(_master._generation) - _master._floor;
-            foreach (WorkerProcess worker in _table.All.Where(w => !w.IsStopping && w.Generation == _master._generation).OrderByDescending(w => w.Slot).Take(Math.Max(0, surplus)))
+            WorkerProcess[] serving = [.. _table.All.Where(w => !w.IsStopping && w.Generation == _master._generation)];
+            if (serving.Length <= _master._floor)
             {
-                worker.RetireReason = reason;
-                RequestStop(worker, immediate: false);
+                return;
             }
+
+            WorkerProcess victim = serving.OrderByDescending(w => w.LastState == WorkerState.Idle).ThenByDescending(w => w.Slot).First();
+            victim.RetireReason = "SIGTTOU lowered the floor";
+            RequestStop(victim, immediate: false);
         }
 
         private async Task BeginStopAsync(string reason, bool immediate)

@@ -37,4 +37,20 @@ internal sealed class WorkerProcess
     public string? RetireReason { get; set; }
 
     public bool IsStopping => StopRequestedTicks is not null || Killed;
+
+    /// <summary>This child's own MaxRequestsPerChild (with its jitter), if there is one.</summary>
+    public long? RequestLimit { get; init; }
+
+    /// <summary>Set once a replacement was started because this child nears its request limit.</summary>
+    public bool ReplacementStarted { get; set; }
+
+    /// <summary>Set once the master stopped it for being stuck in one request; SIGKILL follows.</summary>
+    public bool TimedOut { get; set; }
+
+    /// <summary>What the master saw at its last tick: the state, the request count, and since when it has been idle.</summary>
+    public WorkerState LastState { get; set; }
+
+    public long LastRequests { get; set; }
+
+    public long IdleSinceTicks { get; set; }
 }

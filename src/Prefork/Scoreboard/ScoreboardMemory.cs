@@ -89,10 +89,13 @@ internal sealed unsafe class ScoreboardMemory : IDisposable
         return memory;
     }
 
-    /// <summary>Any process: maps an existing scoreboard file read-write (for tools and tests).</summary>
-    public static ScoreboardMemory OpenExisting(string path)
+    /// <summary>
+    /// Any process: maps an existing scoreboard file (for tools and tests). Read-only by default, so
+    /// <c>prefork status</c> works on a file it may only read and can never scribble on a live one.
+    /// </summary>
+    public static ScoreboardMemory OpenExisting(string path, bool writable = false)
     {
-        int fd = Interop.Open(path, Interop.O_RDWR | Interop.O_NOFOLLOW | Interop.O_CLOEXEC, 0);
+        int fd = Interop.Open(path, (writable ? Interop.O_RDWR : Interop.O_RDONLY) | Interop.O_NOFOLLOW | Interop.O_CLOEXEC, 0);
         if (fd < 0)
         {
             throw Interop.IOError($"cannot open scoreboard '{path}'", Interop.LastErrno);
@@ -105,14 +108,15 @@ internal sealed unsafe class ScoreboardMemory : IDisposable
             throw new InvalidDataException($"'{path}' is not a Prefork scoreboard: it is {size} bytes, shorter than the header");
         }
 
-        ScoreboardMemory memory = Map(fd, size, path);
+        ScoreboardMemory memory = Map(fd, size, path, writable);
         memory.CheckHeader(size);
         return memory;
     }
 
-    private static ScoreboardMemory Map(int fd, long size, string what)
+    private static ScoreboardMemory Map(int fd, long size, string what, bool writable = true)
     {
-        nint address = Interop.Mmap(0, (nuint)size, Interop.PROT_READ | Interop.PROT_WRITE, Interop.MAP_SHARED, fd, 0);
+        int protection = writable ? Interop.PROT_READ | Interop.PROT_WRITE : Interop.PROT_READ;
+        nint address = Interop.Mmap(0, (nuint)size, protection, Interop.MAP_SHARED, fd, 0);
         if (address == Interop.MAP_FAILED)
         {
             int errno = Interop.LastErrno;

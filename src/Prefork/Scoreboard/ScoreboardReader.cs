@@ -26,11 +26,29 @@ internal sealed unsafe class ScoreboardReader
 
     public int MasterPid => _memory.Header->MasterPid;
 
+    public long MasterStartUnixMs => _memory.Header->MasterStartUnixMs;
+
+    /// <summary>Reads a slot whose writer is alive: it always finishes its write, so this always returns.</summary>
     public SlotSnapshot Read(int slot)
+    {
+        SlotSnapshot snapshot;
+        while (!TryRead(slot, int.MaxValue, out snapshot))
+        {
+        }
+
+        return snapshot;
+    }
+
+    /// <summary>
+    /// Reads a slot, giving up after <paramref name="attempts"/> tries: a writer killed in the middle of
+    /// a write leaves its sequence odd for good, so a reader that cannot know the writer is alive (the
+    /// master after an exit, a tool) must not spin forever.
+    /// </summary>
+    public bool TryRead(int slot, int attempts, out SlotSnapshot snapshot)
     {
         SlotData* data = _memory.Slot(slot);
         var spinner = default(SpinWait);
-        while (true)
+        for (int attempt = 0; attempt < attempts; attempt++)
         {
             uint before = Volatile.Read(ref data->Sequence);
             if ((before & 1) == 0)
@@ -40,7 +58,7 @@ internal sealed unsafe class ScoreboardReader
                 Interlocked.MemoryBarrier();
                 if (Volatile.Read(ref data->Sequence) == before)
                 {
-                    return new SlotSnapshot(
+                    snapshot = new SlotSnapshot(
                         slot,
                         copy.Pid,
                         (WorkerState)copy.State,
@@ -50,11 +68,15 @@ internal sealed unsafe class ScoreboardReader
                         copy.RequestStartTicks,
                         copy.HeartbeatTicks,
                         copy.ActiveConnections);
+                    return true;
                 }
             }
 
             spinner.SpinOnce();
         }
+
+        snapshot = default;
+        return false;
     }
 
     /// <summary>Master only: the generation new children are started with, for tools to show.</summary>

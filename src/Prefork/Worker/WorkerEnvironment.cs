@@ -13,6 +13,10 @@ internal sealed record WorkerEnvironment(int MasterPid, int Slot, int Generation
     public const string MasterPidVariable = "PREFORK_MASTER_PID";
     public const string SlotVariable = "PREFORK_SLOT";
     public const string GenerationVariable = "PREFORK_GENERATION";
+    public const string RequestLimitVariable = "PREFORK_REQUEST_LIMIT";
+
+    /// <summary>The child's own MaxRequestsPerChild, jitter included, drawn by the master so both agree on it.</summary>
+    public long? RequestLimit { get; init; }
 
     public static bool IsWorkerProcess => Environment.GetEnvironmentVariable(Role) == RoleWorker;
 
@@ -21,7 +25,10 @@ internal sealed record WorkerEnvironment(int MasterPid, int Slot, int Generation
         ReadInt(SlotVariable),
         ReadInt(GenerationVariable),
         Environment.GetEnvironmentVariable(ListenerSet.EnvironmentVariable),
-        Environment.GetEnvironmentVariable(Scoreboard.ScoreboardMemory.FdVariable));
+        Environment.GetEnvironmentVariable(Scoreboard.ScoreboardMemory.FdVariable))
+    {
+        RequestLimit = long.TryParse(Environment.GetEnvironmentVariable(RequestLimitVariable), NumberStyles.None, CultureInfo.InvariantCulture, out long limit) ? limit : null,
+    };
 
     public void WriteTo(IDictionary<string, string?> environment)
     {
@@ -31,6 +38,7 @@ internal sealed record WorkerEnvironment(int MasterPid, int Slot, int Generation
         environment[GenerationVariable] = Generation.ToString(CultureInfo.InvariantCulture);
         environment[ListenerSet.EnvironmentVariable] = ListenFds;
         environment[Scoreboard.ScoreboardMemory.FdVariable] = ScoreboardFd;
+        environment[RequestLimitVariable] = RequestLimit?.ToString(CultureInfo.InvariantCulture);
     }
 
     private static int ReadInt(string name)

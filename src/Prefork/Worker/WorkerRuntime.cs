@@ -64,7 +64,7 @@ internal sealed class WorkerRuntime : IDisposable
         SlotWriter slot = scoreboard is null ? PrivateSlot.Create() : new SlotWriter(scoreboard, environment.Slot);
         slot.Start(Environment.ProcessId, environment.Generation);
 
-        var context = new WorkerContext(listeners.Sockets, environment.Slot, environment.Generation, _logger, slot, accessLog, _stopping.Token)
+        var context = new WorkerContext(listeners.Sockets, environment.Slot, environment.Generation, _logger, slot, accessLog, _stopping.Token, environment.RequestLimit)
         {
             ConnectionAborts = aborts,
         };

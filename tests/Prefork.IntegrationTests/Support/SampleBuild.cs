@@ -13,6 +13,21 @@ internal static class SampleBuild
 
     public static string HelloApphost => Path.Combine(OutputDirectory, "Hello");
 
+    /// <summary>The `prefork` tool, run as <c>dotnet Prefork.Cli.dll</c>.</summary>
+    public static string CliDll => Sibling(Path.Combine("src", "Prefork.Cli"), "Prefork.Cli.dll");
+
+    /// <summary>The torn-read test's writer process.</summary>
+    public static string HammerDll => Sibling(Path.Combine("tests", "Prefork.ScoreboardHammer"), "Prefork.ScoreboardHammer.dll");
+
+    private static string Sibling(string project, string dll)
+    {
+        // Same configuration and framework as the sample, under another project's bin.
+        var sample = new DirectoryInfo(OutputDirectory);
+        DirectoryInfo repo = sample.Parent!.Parent!.Parent!.Parent!.Parent!;
+        string path = Path.Combine(repo.FullName, project, "bin", sample.Parent!.Name, sample.Name, dll);
+        return File.Exists(path) ? path : throw new FileNotFoundException($"{dll} is not built at {path}; build the solution first");
+    }
+
     private static string Locate()
     {
         // tests/Prefork.IntegrationTests/bin/<Configuration>/<tfm>/ → samples/Hello/bin/<Configuration>/<tfm>/

@@ -67,5 +67,49 @@ public sealed class ScoreboardTests : IDisposable
         }
     }
 
+    [Fact]
+    public void AReadOnlyFile_CanStillBeOpenedForStatus()
+    {
+        using (ScoreboardMemory memory = ScoreboardMemory.Create(_path, 2, Environment.ProcessId))
+        {
+            new SlotWriter(memory, 1).Start(77, 3);
+        }
+
+        File.SetUnixFileMode(_path, UnixFileMode.UserRead);
+        using ScoreboardMemory readOnly = ScoreboardMemory.OpenExisting(_path);
+        Assert.Equal(77, new ScoreboardReader(readOnly).Read(1).Pid);
+    }
+
+    [Fact]
+    public unsafe void ASlotLeftMidWrite_IsGivenUpOn_NotSpunOnForever()
+    {
+        using ScoreboardMemory memory = ScoreboardMemory.Create(null, 2, Environment.ProcessId);
+        new SlotWriter(memory, 0).Start(5, 1);
+
+        // A writer killed between its two sequence increments leaves the sequence odd for good.
+        memory.Slot(0)->Sequence |= 1;
+        var reader = new ScoreboardReader(memory);
+        Assert.False(reader.TryRead(0, 50, out _));
+
+        // Clearing the dead child's slot makes it readable again.
+        reader.Clear(0);
+        Assert.True(reader.TryRead(0, 1, out SlotSnapshot cleared));
+        Assert.Equal(WorkerState.Empty, cleared.State);
+    }
+
+    [Fact]
+    public void ReachingTheRequestLimit_StopsTheChild_AsSigtermWould()
+    {
+        using var stop = new CancellationTokenSource();
+        using AccessLog noLog = AccessLog.Open(null, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        var context = new WorkerContext([], 0, 1, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, PrivateSlot.Create(), noLog, stop.Token, requestLimit: 3);
+        context.CountRequest();
+        context.CountRequest();
+        Assert.False(context.Stopping.IsCancellationRequested);
+        context.CountRequest();
+        Assert.True(context.Stopping.IsCancellationRequested);
+        Assert.False(stop.IsCancellationRequested);
+    }
+
     public void Dispose() => File.Delete(_path);
 }

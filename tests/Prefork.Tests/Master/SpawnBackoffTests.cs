@@ -2,18 +2,6 @@ using Prefork.Master;
 
 namespace Prefork.Tests.Master;
 
-public sealed class PoolPolicyTests
-{
-    [Theory]
-    [InlineData(3, 150, 0, 0, 3)]
-    [InlineData(3, 150, 2, 0, 1)]
-    [InlineData(3, 150, 2, 1, 0)]
-    [InlineData(3, 150, 5, 0, 0)]
-    [InlineData(5, 4, 0, 0, 4)]
-    public void SpawnsUpToTheFloor_NeverPastTheCeiling(int floor, int ceiling, int running, int starting, int expected) =>
-        Assert.Equal(expected, PoolPolicy.ChildrenToSpawn(new PoolSnapshot(floor, ceiling, running, starting)));
-}
-
 public sealed class SpawnBackoffTests
 {
     [Fact]

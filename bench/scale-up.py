@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""Scale-up reaction time: how long the sample takes to go from 2 to 32 busy children.
+
+Usage: bench/scale-up.py [children=32] [runs=3]
+
+Builds the sample in Release, starts `Hello --prefork 2 --max-children N --scoreboard S` on 127.0.0.1,
+opens N concurrent `/sleep/8000` requests at once, and samples every 50 ms both the kernel's view
+(/proc/<master>/task/*/children) and the scoreboard's (slots in state Busy, read straight from the
+file). Prints the time until N children exist and until N are busy, i.e. every request is being served.
+"""
+import mmap, os, socket, struct, subprocess, sys, tempfile, time
+
+N = int(sys.argv[1]) if len(sys.argv) > 1 else 32
+RUNS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUSY = 3  # WorkerState.Busy
+
+
+def children(pid):
+    found = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                found += len(f.read().split())
+        except OSError:
+            pass
+    return found
+
+
+def busy(path):
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+        slots = struct.unpack_from("<i", m, 12)[0]
+        # A benchmark may skip the seqlock: a torn state word is impossible (one aligned int).
+        return sum(1 for i in range(slots) if struct.unpack_from("<i", m, 64 + 64 * i + 8)[0] == BUSY)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def run_once(dll):
+    port = free_port()
+    board = os.path.join(tempfile.mkdtemp(prefix="prefork-scale-"), "scoreboard")
+    master = subprocess.Popen(["dotnet", dll, "--listen", f"127.0.0.1:{port}", "--prefork", "2",
+                               "--max-children", str(N), "--scoreboard", board, "--idle-timeout", "30"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    clients = []
+    try:
+        deadline = time.monotonic() + 30
+        while not (os.path.exists(board) and children(master.pid) == 2 and busy(board) == 0):
+            if time.monotonic() > deadline:
+                raise SystemExit("the sample did not start")
+            time.sleep(0.05)
+        time.sleep(1)  # let the two children settle into accept
+
+        start = time.monotonic()
+        for _ in range(N):
+            c = socket.create_connection(("127.0.0.1", port))
+            c.sendall(b"GET /sleep/8000 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            clients.append(c)
+        all_children = all_busy = None
+        curve = []
+        while time.monotonic() - start < 8:
+            now = time.monotonic() - start
+            if not curve or now - curve[-1][0] >= 0.5:
+                curve.append((now, children(master.pid), busy(board)))
+            if all_children is None and children(master.pid) >= N:
+                all_children = now
+            if all_busy is None and busy(board) >= N:
+                all_busy = now
+                break
+            time.sleep(0.05)
+        print("  t(s) children busy: " + ", ".join(f"{t:.1f}:{c}/{b}" for t, c, b in curve))
+        return all_children, all_busy
+    finally:
+        for c in clients:
+            c.close()
+        master.terminate()
+        master.wait(30)
+
+
+def main():
+    # HELLO_DLL picks another build, e.g. one published with -p:PublishReadyToRun=true.
+    dll = os.environ.get("HELLO_DLL")
+    if dll is None:
+        subprocess.run(["dotnet", "build", "-c", "Release", os.path.join(ROOT, "samples", "Hello")], check=True,
+                       stdout=subprocess.DEVNULL)
+        dll = os.path.join(ROOT, "samples", "Hello", "bin", "Release", "net10.0", "Hello.dll")
+    for run in range(RUNS):
+        c, b = run_once(dll)
+        fmt = lambda t: "not within 8 s" if t is None else f"{t:.2f} s"
+        print(f"run {run + 1}: {N} children after {fmt(c)}, {N} busy after {fmt(b)}")
+
+
+main()

@@ -1,0 +1,256 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Prefork.IntegrationTests.Support;
+
+namespace Prefork.IntegrationTests;
+
+/// <summary>The scoreboard issue's acceptance points, against the real sample daemon and the real `prefork` tool.</summary>
+public sealed class ScalingTests : IDisposable
+{
+    private static readonly TimeSpan Liveness = TimeSpan.FromSeconds(30);
+    private static readonly string[] States = ["idle", "busy", "starting", "stopping"];
+    private readonly string _directory = Directory.CreateTempSubdirectory("prefork-scaling-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    [Fact]
+    public async Task UnderLoad_ThePoolGrowsToTheCeiling_NeverPast_StatusAgreesWithProc_AndItShrinksBackWhenIdle()
+    {
+        string scoreboard = Path.Combine(_directory, "scoreboard");
+        const double idleTimeout = 2;
+        await using HelloDaemon daemon = HelloDaemon.Start(
+            "--prefork", "2", "--max-children", "8", "--scoreboard", scoreboard, "--idle-timeout", Invariant(idleTimeout));
+        await daemon.WaitUntilServingAsync(2);
+
+        // Sample the kernel's view often for the whole test: the ceiling is about processes.
+        using var sampling = new CancellationTokenSource();
+        int most = 0;
+        Task sampler = Task.Run(async () =>
+        {
+            while (!sampling.IsCancellationRequested)
+            {
+                most = Math.Max(most, daemon.Children().Count);
+                await Task.Delay(20).ConfigureAwait(false);
+            }
+        });
+
+        try
+        {
+            for (int round = 0; round < 2; round++)
+            {
+                Task<HttpAnswer>[] burst = [.. Enumerable.Range(0, 8).Select(_ => Http.GetAsync(daemon.Port, "/sleep/3000"))];
+                await Eventually.HoldsAsync(() => daemon.Children().Count == 8, Liveness, () => $"only {daemon.Children().Count} children under load\n{daemon.Output}");
+                if (round == 0)
+                {
+                    await Eventually.HoldsAsync(
+                        async () => (await StatusPidsAsync(scoreboard)).SetEquals(daemon.Children()),
+                        Liveness,
+                        () => $"prefork status disagrees with /proc ({string.Join(",", daemon.Children())})");
+                    using JsonDocument status = await StatusJsonAsync(scoreboard);
+                    Assert.Equal(daemon.Pid, status.RootElement.GetProperty("master_pid").GetInt32());
+                    Assert.Equal(8, status.RootElement.GetProperty("total").GetInt32());
+                    Assert.Equal(
+                        status.RootElement.GetProperty("total").GetInt32(),
+                        status.RootElement.GetProperty("busy").GetInt32() + status.RootElement.GetProperty("idle").GetInt32()
+                        + status.RootElement.GetProperty("starting").GetInt32() + status.RootElement.GetProperty("stopping").GetInt32());
+                    Assert.All(status.RootElement.GetProperty("workers").EnumerateArray(), w =>
+                    {
+                        Assert.Contains(w.GetProperty("state").GetString(), States);
+                        Assert.Equal(1, w.GetProperty("generation").GetInt32());
+                        Assert.True(w.GetProperty("slot").GetInt32() >= 0);
+                        Assert.True(w.GetProperty("requests").GetInt64() >= 0);
+                    });
+                }
+
+                HttpAnswer[] answers = await Task.WhenAll(burst);
+                Assert.All(answers, a => Assert.Equal(200, a.Status));
+            }
+
+            // Load gone: back to the floor within the idle timeout plus slack (generous on a busy CI box).
+            await Eventually.HoldsAsync(
+                () => daemon.Children().Count == 2,
+                TimeSpan.FromSeconds(idleTimeout + 15),
+                () => $"still {daemon.Children().Count} children after the load\n{daemon.Output}");
+        }
+        finally
+        {
+            await sampling.CancelAsync();
+            await sampler;
+        }
+
+        Assert.InRange(most, 2, 8);
+        int warnings = daemon.Output.Split('\n').Count(l => l.Contains("MaxChildren (8) reached", StringComparison.Ordinal));
+        Assert.InRange(warnings, 1, 2);
+    }
+
+    [Fact]
+    public async Task MaxRequests_RecyclesChildren_WithoutASingleFailedRequest()
+    {
+        await using HelloDaemon daemon = HelloDaemon.Start("--prefork", "2", "--max-requests", "20");
+        await daemon.WaitUntilServingAsync(2);
+
+        HashSet<int> pids = [];
+        for (int i = 0; i < 200; i++)
+        {
+            HttpAnswer answer = await Http.GetAsync(daemon.Port, "/pid");
+            Assert.Equal(200, answer.Status);
+            pids.Add(int.Parse(answer.Body, CultureInfo.InvariantCulture));
+        }
+
+        Assert.True(pids.Count >= 10, $"only {pids.Count} distinct pids served 200 requests\n{daemon.Output}");
+        Assert.Contains("recycled at its limit", daemon.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AChildStuckPastWorkerTimeout_IsKilledAndReplaced_AndOnlyItsClientNotices()
+    {
+        await using HelloDaemon daemon = HelloDaemon.Start("--prefork", "2", "--worker-timeout", "2");
+        await daemon.WaitUntilServingAsync(2);
+
+        Task<HttpAnswer> stuck = Http.GetAsync(daemon.Port, "/sleep/60000", TimeSpan.FromSeconds(60));
+        await Eventually.HoldsAsync(() => daemon.Output.Contains("WorkerTimeout", StringComparison.Ordinal) || stuck.IsCompleted, Liveness, () => daemon.Output);
+
+        // Meanwhile, and after, everyone else is served.
+        for (int i = 0; i < 10; i++)
+        {
+            Assert.Equal(200, (await Http.GetAsync(daemon.Port, "/")).Status);
+        }
+
+        await Assert.ThrowsAsync<IOException>(() => stuck);
+        await Eventually.HoldsAsync(
+            () => daemon.Children().Count == 2 && daemon.Output.Contains("killed by SIGKILL (stuck in one request", StringComparison.Ordinal),
+            Liveness,
+            () => $"not killed and replaced\n{daemon.Output}");
+        Assert.Contains("busy on one request", daemon.Output, StringComparison.Ordinal);
+        Assert.Equal(200, (await Http.GetAsync(daemon.Port, "/")).Status);
+    }
+
+    [Fact]
+    public async Task APausedMaster_DoesNotTimeOutRequestsAcrossThePause()
+    {
+        await using HelloDaemon daemon = HelloDaemon.Start("--prefork", "2", "--worker-timeout", "3");
+        await daemon.WaitUntilServingAsync(2);
+
+        // Stopped for 4 s while a 5 s request runs: at the wake-up it looks 4.5 s old, past the
+        // timeout, but the master was not watching; it must count from the wake-up.
+        Task<HttpAnswer> slow = Http.GetAsync(daemon.Port, "/sleep/5000");
+        await Task.Delay(500);
+        daemon.Signal(ProcFs.SIGSTOP);
+        await Task.Delay(4000);
+        daemon.Signal(ProcFs.SIGCONT);
+
+        Assert.Equal(200, (await slow).Status);
+        Assert.Contains("ticks stopped", daemon.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("busy on one request", daemon.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ACrashLoop_BacksOff_AndTheMasterStaysUp()
+    {
+        await using HelloDaemon daemon = HelloDaemon.Start("--prefork", "2", "--crash-on-start");
+        await Eventually.HoldsAsync(() => daemon.Output.Contains("child spawned", StringComparison.Ordinal), Liveness, () => daemon.Output);
+        await Task.Delay(TimeSpan.FromSeconds(10));
+
+        Assert.False(daemon.HasExited, daemon.Output);
+        int spawns = daemon.Output.Split('\n').Count(l => l.Contains("child spawned", StringComparison.Ordinal));
+        Assert.InRange(spawns, 2, 10);
+        Assert.Contains("this child refuses to boot", daemon.Output, StringComparison.Ordinal);
+        Assert.Contains("failed before it became ready", daemon.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StatusRefusesForeignMissingAndTruncatedFiles_WithOneLine()
+    {
+        string foreign = Path.Combine(_directory, "foreign");
+        await File.WriteAllBytesAsync(foreign, [.. Enumerable.Range(0, 512).Select(i => (byte)i)]);
+        string truncated = Path.Combine(_directory, "truncated");
+        await File.WriteAllTextAsync(truncated, "PREFORK");
+
+        foreach (string path in new[] { foreign, truncated, Path.Combine(_directory, "missing") })
+        {
+            (int exit, string output, string error) = await RunCliAsync("status", "--scoreboard", path, "--json");
+            Assert.NotEqual(0, exit);
+            Assert.Empty(output);
+            string line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.StartsWith("prefork: error:", line, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task SlotsWrittenFromSeveralProcesses_AreNeverSeenTorn()
+    {
+        // One writer per slot, each in its own process (as workers are), one reader process as the master.
+        string path = Path.Combine(_directory, "hammered");
+        const int writers = 3;
+        Assert.Equal(0, (await RunHammerAsync("create", path, Invariant(writers))).Exit);
+
+        Task<(int Exit, string Output, string Error)>[] writing =
+            [.. Enumerable.Range(0, writers).Select(slot => RunHammerAsync("write", path, Invariant(slot), "4"))];
+        await Task.Delay(500);
+        Task<(int Exit, string Output, string Error)> reader = RunHammerAsync("read", path, Invariant(writers), "2");
+        (int Exit, string Output, string Error)[] written = await Task.WhenAll(writing);
+        (int exit, string output, string error) = await reader;
+
+        Assert.All(written, w => Assert.Equal(0, w.Exit));
+        Assert.True(exit == 0, $"the reader saw torn slots: {error}");
+        long[] counts = [.. output.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(t => long.Parse(t, CultureInfo.InvariantCulture))];
+
+        // The test proves something only if the writers really raced the reader.
+        Assert.All(written, w => Assert.True(long.Parse(w.Output.Trim(), CultureInfo.InvariantCulture) > 10_000, $"a writer managed only {w.Output}"));
+        Assert.True(counts[2] > 1000, $"the reader saw only {counts[2]} changes in {counts[0]} reads");
+    }
+
+    private static Task<(int Exit, string Output, string Error)> RunHammerAsync(params string[] arguments) =>
+        RunAsync(SampleBuild.HammerDll, arguments);
+
+    private static async Task<HashSet<int>> StatusPidsAsync(string scoreboard)
+    {
+        using JsonDocument status = await StatusJsonAsync(scoreboard);
+        return [.. status.RootElement.GetProperty("workers").EnumerateArray().Select(w => w.GetProperty("pid").GetInt32())];
+    }
+
+    private static async Task<JsonDocument> StatusJsonAsync(string scoreboard)
+    {
+        (int exit, string output, string error) = await RunCliAsync("status", "--scoreboard", scoreboard, "--json");
+        Assert.True(exit == 0, $"prefork status failed ({exit}): {error}");
+        return JsonDocument.Parse(output);
+    }
+
+    private static Task<(int Exit, string Output, string Error)> RunCliAsync(params string[] arguments) =>
+        RunAsync(SampleBuild.CliDll, arguments);
+
+    private static async Task<(int Exit, string Output, string Error)> RunAsync(string dll, string[] arguments)
+    {
+        var info = new ProcessStartInfo(SampleBuild.Muxer)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(dll);
+        foreach (string argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        using Process process = Process.Start(info)!;
+        Task<string> output = process.StandardOutput.ReadToEndAsync();
+        Task<string> error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(Liveness);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // Never leave a helper behind, even when the test fails.
+            process.Kill();
+            throw;
+        }
+
+        return (process.ExitCode, await output, await error);
+    }
+
+    private static string Invariant(double value) => value.ToString(CultureInfo.InvariantCulture);
+}
