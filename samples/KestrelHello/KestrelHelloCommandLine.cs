@@ -87,7 +87,6 @@ internal sealed class KestrelHelloCommandLine
         }
 
         double? autoReload = parsed.GetValue(_autoReloadEvery);
-        var scoreboard = new PreforkScoreboardOptions { BusyAt = busyAt };
         options = new PreforkOptions
         {
             Daemonize = parsed.GetValue(_daemonize),
@@ -110,7 +109,7 @@ internal sealed class KestrelHelloCommandLine
             },
 
             // The program's options are not the app's configuration: the app gets no arguments.
-            MainLoop = worker => PreforkKestrel.RunAsync(worker, [], MapRoutes, scoreboard: scoreboard),
+            MainLoop = worker => PreforkKestrel.RunAsync(worker, [], MapRoutes, prefork: kestrel => kestrel.BusyAt = busyAt),
         };
         problem = null;
         return true;
@@ -125,9 +124,10 @@ internal sealed class KestrelHelloCommandLine
         app.MapGet("/pid", (HttpContext context) => WriteAsync(context, pid));
         app.MapGet("/sleep/{ms:int}", async (int ms, HttpContext context) =>
         {
-            // A slow request that a graceful stop lets finish; a client that leaves cancels it.
+            // A slow request that a graceful stop lets finish; a client that leaves cancels it. It
+            // answers with the pid, as samples/Hello does, so a test sees which child served it.
             await Task.Delay(Math.Clamp(ms, 0, 60_000), context.RequestAborted).ConfigureAwait(false);
-            await WriteAsync(context, Encoding.ASCII.GetBytes($"slept {ms} ms")).ConfigureAwait(false);
+            await WriteAsync(context, pid).ConfigureAwait(false);
         });
     }
 

@@ -1,61 +1,86 @@
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Prefork.Hosting;
 
 namespace Prefork.AspNetCore;
 
 /// <summary>
 /// Serving an ASP.NET Core app from preforked children: Kestrel in every child listens on the sockets
-/// the master bound, the scoreboard follows the requests, and the master's SIGTERM drains Kestrel.
+/// the master bound, the scoreboard follows the requests, and the master's SIGTERM drains the child.
 /// </summary>
 public static class PreforkAspNetCoreExtensions
 {
     /// <summary>
-    /// Makes Kestrel listen on every socket this child inherited from the master (and on nothing else:
-    /// URLs from configuration are overridden), and makes the child's <see cref="WorkerContext.Stopping"/>
-    /// the host's stop, so a retiring child finishes its requests and drains keep-alive connections.
+    /// Called in the worker process: makes this app a preforked Kestrel child.
+    /// <list type="bullet">
+    /// <item>Kestrel listens on every socket inherited from the master, and on nothing else (URLs from configuration are overridden).</item>
+    /// <item>A middleware, first in the pipeline, keeps the scoreboard slot true: busy while requests are in flight, each request's start marked and each one counted.</item>
+    /// <item>The master's stop request (<see cref="WorkerContext.Stopping"/>) stops accepting at once, tells keep-alive clients <c>Connection: close</c>, waits for them to leave (<see cref="PreforkKestrelOptions.DrainTimeout"/>), then stops the host, and Kestrel finishes the requests in hand.</item>
+    /// <item>The host is ready, for the master, when it has started (a reload retires an old child only then).</item>
+    /// </list>
     /// </summary>
     /// <remarks>
-    /// Kestrel closes only this process's descriptor when it stops; it never shuts the socket down,
-    /// which would stop the listener for every child (the adopted descriptors are close-on-exec, and
-    /// .NET leaves alone a socket with no operation blocked on it). Kestrel re-issues listen() with its
-    /// own backlog (<c>SocketTransportOptions.Backlog</c>) on the shared socket.
+    /// Kestrel closes only this process's descriptor when it stops and never shuts the shared socket
+    /// down (that would stop it listening for every child); the integration tests kill and stop
+    /// children and check the others go on serving. Kestrel re-issues listen() with its own backlog
+    /// (<c>SocketTransportOptions.Backlog</c>) on the shared socket.
     /// </remarks>
-    public static WebApplicationBuilder UsePrefork(this WebApplicationBuilder builder, WorkerContext worker)
+    public static WebApplicationBuilder UsePrefork(this WebApplicationBuilder builder, WorkerContext worker, Action<PreforkKestrelOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(worker);
-        builder.WebHost.UsePreforkListeners(worker);
-        builder.Services.AddPreforkWorker(worker);
-        return builder;
-    }
+        var options = new PreforkKestrelOptions();
+        configure?.Invoke(options);
+        if (options.BusyAt < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(configure), options.BusyAt, "PreforkKestrelOptions.BusyAt must be 1 or more");
+        }
 
-    /// <summary>Makes Kestrel listen on every socket this child inherited from the master, and on nothing else.</summary>
-    public static IWebHostBuilder UsePreforkListeners(this IWebHostBuilder builder, WorkerContext worker)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(worker);
-        return builder.ConfigureKestrel(kestrel =>
+        var connections = new OpenConnections();
+        builder.WebHost.ConfigureKestrel(kestrel =>
         {
             foreach (Socket listener in worker.Listeners)
             {
-                kestrel.ListenHandle((ulong)listener.SafeHandle.DangerousGetHandle());
+                kestrel.ListenHandle((ulong)listener.SafeHandle.DangerousGetHandle(), listen => listen.Use(next => async connection =>
+                {
+                    connections.Opened();
+                    try
+                    {
+                        await next(connection).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        connections.Closed();
+                    }
+                }));
             }
         });
+
+        IServiceCollection services = builder.Services;
+        services.AddPreforkWorker(worker);
+        services.AddSingleton(options);
+        services.AddSingleton<IPreforkWorkerDrain>(new KestrelDrain(connections, options));
+        services.RemoveAll<IConnectionListenerFactory>();
+        services.AddSingleton<IConnectionListenerFactory>(provider => new StopAcceptingListenerFactory(
+            new SocketTransportFactory(provider.GetRequiredService<IOptions<SocketTransportOptions>>(), provider.GetRequiredService<ILoggerFactory>()),
+            worker));
+        services.AddSingleton<IStartupFilter>(new ScoreboardStartupFilter(worker, new InFlightRequests(options.BusyAt)));
+        return builder;
     }
 
-    /// <summary>
-    /// Adds the middleware that keeps this child's scoreboard slot true: busy while requests are in
-    /// flight (see <see cref="PreforkScoreboardOptions.BusyAt"/>), idle when none is, each request's start
-    /// marked and each one counted. Put it first, so that every request is seen.
-    /// </summary>
-    public static IApplicationBuilder UsePreforkScoreboard(this IApplicationBuilder app, WorkerContext worker, PreforkScoreboardOptions? options = null)
+    private sealed class ScoreboardStartupFilter(WorkerContext worker, InFlightRequests inFlight) : IStartupFilter
     {
-        ArgumentNullException.ThrowIfNull(app);
-        ArgumentNullException.ThrowIfNull(worker);
-        var inFlight = new InFlightRequests((options ?? new PreforkScoreboardOptions()).BusyAt);
-        return app.UseMiddleware<PreforkScoreboardMiddleware>(worker, inFlight);
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            app.UseMiddleware<PreforkScoreboardMiddleware>(worker, inFlight);
+            next(app);
+        };
     }
 }

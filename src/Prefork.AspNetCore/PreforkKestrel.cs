@@ -16,20 +16,20 @@ public static class PreforkKestrel
 {
     /// <summary>
     /// Called in the worker process: builds a slim <see cref="WebApplication"/> on the inherited
-    /// listeners with the scoreboard middleware first, lets the caller add services and routes, and
+    /// listeners (see <see cref="PreforkAspNetCoreExtensions.UsePrefork"/>), lets the caller add services and routes, and
     /// runs it until the master tells this child to stop (then Kestrel drains and the task completes).
     /// </summary>
     /// <param name="worker">This child.</param>
     /// <param name="args">Command-line configuration for the app (pass none when the program's own options are not configuration).</param>
     /// <param name="configureApp">Adds middleware and endpoints.</param>
     /// <param name="configureBuilder">Optional: adds services, logging, Kestrel limits.</param>
-    /// <param name="scoreboard">Optional: how the scoreboard counts this child busy.</param>
+    /// <param name="prefork">Optional: how this child reports itself and drains.</param>
     public static async Task RunAsync(
         WorkerContext worker,
         string[] args,
         Action<WebApplication> configureApp,
         Action<WebApplicationBuilder>? configureBuilder = null,
-        PreforkScoreboardOptions? scoreboard = null)
+        Action<PreforkKestrelOptions>? prefork = null)
     {
         ArgumentNullException.ThrowIfNull(worker);
         ArgumentNullException.ThrowIfNull(configureApp);
@@ -37,10 +37,9 @@ public static class PreforkKestrel
 
         // One line per child per start is the master's job; Kestrel and the host speak only of trouble.
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
-        builder.UsePrefork(worker);
+        builder.UsePrefork(worker, prefork);
         configureBuilder?.Invoke(builder);
         await using WebApplication app = builder.Build();
-        app.UsePreforkScoreboard(worker, scoreboard);
         configureApp(app);
         await app.RunAsync().ConfigureAwait(false);
     }

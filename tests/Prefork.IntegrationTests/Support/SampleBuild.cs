@@ -7,21 +7,23 @@ internal static class SampleBuild
         ? path
         : "dotnet";
 
-    public static string OutputDirectory { get; } = Locate();
+    public static string OutputDirectory { get; } = Locate("Hello");
+
+    public static string KestrelHelloDll => Path.Combine(Locate("KestrelHello"), "KestrelHello.dll");
 
     public static string HelloDll => Path.Combine(OutputDirectory, "Hello.dll");
 
     public static string HelloApphost => Path.Combine(OutputDirectory, "Hello");
 
-    private static string Locate()
+    private static string Locate(string sample)
     {
-        // tests/Prefork.IntegrationTests/bin/<Configuration>/<tfm>/ → samples/Hello/bin/<Configuration>/<tfm>/
+        // tests/Prefork.IntegrationTests/bin/<Configuration>/<tfm>/ → samples/<sample>/bin/<Configuration>/<tfm>/
         var testOutput = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
         string tfm = testOutput.Name;
         string configuration = testOutput.Parent!.Name;
         DirectoryInfo repo = testOutput.Parent!.Parent!.Parent!.Parent!.Parent!;
-        string directory = Path.Combine(repo.FullName, "samples", "Hello", "bin", configuration, tfm);
-        return File.Exists(Path.Combine(directory, "Hello.dll"))
+        string directory = Path.Combine(repo.FullName, "samples", sample, "bin", configuration, tfm);
+        return File.Exists(Path.Combine(directory, sample + ".dll"))
             ? directory
             : throw new FileNotFoundException($"the sample is not built at {directory}; build the solution first");
     }

@@ -1,0 +1,113 @@
+using System.Globalization;
+using Prefork.IntegrationTests.Support;
+
+namespace Prefork.IntegrationTests;
+
+/// <summary>samples/KestrelHello: preforked Kestrel children on the master's shared listener.</summary>
+public sealed class KestrelTests
+{
+    private const int SIGHUP = 1;
+    private static readonly TimeSpan Liveness = TimeSpan.FromSeconds(30);
+
+    private static HelloDaemon Start(params string[] arguments) =>
+        HelloDaemon.StartWith(SampleBuild.Muxer, [SampleBuild.KestrelHelloDll], arguments);
+
+    [Fact]
+    public async Task Prefork3_ConcurrentSlowRequests_AreServedBySeveralChildren()
+    {
+        await using HelloDaemon daemon = Start("--prefork", "3");
+        await daemon.WaitUntilServingAsync(3);
+        IReadOnlyList<int> children = daemon.Children();
+
+        // Every child's Kestrel waits on the one accept queue; a burst spreads over them.
+        Task<HttpAnswer>[] slow = [.. Enumerable.Range(0, 12).Select(_ => Http.GetAsync(daemon.Port, "/sleep/500"))];
+        HttpAnswer[] answers = await Task.WhenAll(slow);
+        Assert.All(answers, a => Assert.Equal(200, a.Status));
+        HashSet<int> pids = [.. answers.Select(a => int.Parse(a.Body, CultureInfo.InvariantCulture))];
+        Assert.True(pids.Count >= 2, $"all answers came from {string.Join(",", pids)}");
+        Assert.Subset(children.ToHashSet(), pids);
+        Assert.Equal("Hello, World!", (await Http.GetAsync(daemon.Port, "/")).Body);
+    }
+
+    [Fact]
+    public async Task Sigterm_LetsTheSlowRequestFinish_ThenEverythingExitsWithZero()
+    {
+        await using HelloDaemon daemon = Start("--prefork", "2");
+        await daemon.WaitUntilServingAsync(2);
+        IReadOnlyList<int> children = daemon.Children();
+
+        Task<HttpAnswer> slow = Http.GetAsync(daemon.Port, "/sleep/2000");
+        await Task.Delay(500);
+        daemon.Signal(ProcFs.SIGTERM);
+
+        HttpAnswer answer = await slow;
+        Assert.Equal(200, answer.Status);
+        Assert.Equal(0, await daemon.WaitForExitAsync(Liveness));
+        Assert.All(children, child => Assert.False(ProcFs.IsAlive(child), $"child {child} outlived its master"));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task HupUnderLoad_ReplacesEveryChild_WithoutOneFailedRequest(bool keepAlive)
+    {
+        await using HelloDaemon daemon = Start("--prefork", "3", "--max-children", "8");
+        await daemon.WaitUntilServingAsync(3);
+
+        var load = new LoadClient();
+        using var stop = new CancellationTokenSource();
+        Task running = load.RunAsync(daemon.Port, connections: 8, keepAlive, stop.Token);
+        try
+        {
+            for (int reload = 1; reload <= 3; reload++)
+            {
+                HashSet<int> before = [.. daemon.Children()];
+                daemon.Signal(SIGHUP);
+                int generation = reload + 1;
+                await Eventually.HoldsAsync(
+                    () => daemon.Output.Contains($"reload: generation {generation} serving alone", StringComparison.Ordinal),
+                    Liveness,
+                    () => $"reload {reload} did not finish:\n{daemon.Output}");
+                await Eventually.HoldsAsync(() => daemon.Children().Count == 3, Liveness, () => daemon.Output);
+                Assert.Empty(before.Intersect(daemon.Children()));
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await running;
+        }
+
+        Assert.True(load.Succeeded > 100, $"only {load.Succeeded} requests ran");
+        Assert.True(load.Failed == 0, $"{load.Failed} failed: {string.Join("; ", load.Errors)}");
+    }
+
+    [Theory]
+    [InlineData(ProcFs.SIGTERM)]
+    [InlineData(ProcFs.SIGKILL)]
+    public async Task OneChildGoing_LeavesTheSharedListenerServingTheOthers(int signal)
+    {
+        await using HelloDaemon daemon = Start("--prefork", "2");
+        await daemon.WaitUntilServingAsync(2);
+        IReadOnlyList<int> children = daemon.Children();
+
+        // A Kestrel that shut the shared socket down on its way out would stop it listening for every
+        // process: the survivor must go on answering once the leaver is gone for good.
+        int leaver = children[0];
+        ProcFs.Kill(leaver, signal);
+        await Eventually.HoldsAsync(() => !ProcFs.IsAlive(leaver), Liveness, () => $"child {leaver} did not exit:\n{daemon.Output}");
+        HashSet<int> answered = [];
+        for (int i = 0; i < 20; i++)
+        {
+            HttpAnswer answer = await Http.GetAsync(daemon.Port, "/pid", TimeSpan.FromSeconds(5));
+            Assert.Equal(200, answer.Status);
+            answered.Add(int.Parse(answer.Body, CultureInfo.InvariantCulture));
+        }
+
+        Assert.DoesNotContain(leaver, answered);
+
+        // And the master's replacement joins the same queue.
+        await daemon.WaitUntilServingAsync(2);
+        Assert.DoesNotContain(leaver, daemon.Children());
+    }
+}
