@@ -6,8 +6,9 @@ namespace Prefork.Hosting;
 /// Called in the worker process: the host lifetime of a preforked child. The master decides when a
 /// child stops, so the host listens to <see cref="WorkerContext.Stopping"/> (SIGTERM from the master)
 /// and nothing else: unlike the console lifetime it ignores Ctrl-C, which reaches the whole process
-/// group while the master chooses how its children stop. It tells the master the child is ready
-/// once the host has started.
+/// group while the master chooses how its children stop. On the stop request every registered
+/// <see cref="IPreforkWorkerDrain"/> runs first, then the host stops (ApplicationStopping fires,
+/// hosted services get StopAsync). It tells the master the child is ready once the host has started.
 /// </summary>
 public sealed class WorkerHostLifetime : IHostLifetime, IDisposable
 {
