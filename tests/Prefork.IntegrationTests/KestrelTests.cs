@@ -110,4 +110,49 @@ public sealed class KestrelTests
         await daemon.WaitUntilServingAsync(2);
         Assert.DoesNotContain(leaver, daemon.Children());
     }
+
+    [Theory]
+    [InlineData("--prefork", "--prefork=-1")]
+    [InlineData("--max-children", "--max-children", "1", "--prefork", "3")]
+    [InlineData("--listen", "--listen", "nonsense")]
+    [InlineData("--daemonize", "--daemonize", "--pid-file", "/tmp/x.pid", "--error-log", "/tmp/x.log")]
+    [InlineData("--pid-file", "--pid-file", "/tmp/x.pid")]
+    [InlineData("--busy-at", "--busy-at", "0")]
+    public async Task BadOption_FailsWithOneLineNamingIt(string option, params string[] arguments)
+    {
+        await using HelloDaemon daemon = HelloDaemon.StartWith(SampleBuild.Muxer, [SampleBuild.KestrelHelloDll], arguments, addListen: false);
+        Assert.NotEqual(0, await daemon.WaitForExitAsync(Liveness));
+        string line = Assert.Single(daemon.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("kestrelhello: error: ", line, StringComparison.Ordinal);
+        Assert.Contains(option, line, StringComparison.Ordinal);
+        Assert.Empty(daemon.Children());
+    }
+
+    [Fact]
+    public async Task Help_ListsTheOptionsSharedWithHello()
+    {
+        await using HelloDaemon daemon = HelloDaemon.StartWith(SampleBuild.Muxer, [SampleBuild.KestrelHelloDll], ["--help"], addListen: false);
+        Assert.Equal(0, await daemon.WaitForExitAsync(Liveness));
+        foreach (string option in new[] { "--listen", "--prefork", "--max-children", "--daemonize", "--pid-file", "--error-log", "--scoreboard" })
+        {
+            Assert.Contains(option, daemon.Output, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Scoreboard_IsAFileTheChildrenWrite()
+    {
+        string board = Path.Combine(Path.GetTempPath(), $"prefork-kestrel-{Guid.NewGuid():N}.scoreboard");
+        try
+        {
+            await using HelloDaemon daemon = Start("--prefork", "2", "--scoreboard", board);
+            await daemon.WaitUntilServingAsync(2);
+            Assert.True(File.Exists(board), $"no scoreboard at {board}");
+            Assert.All(daemon.Children(), child => Assert.Contains(ProcFs.Descriptors(child).Values, target => target.Contains(board, StringComparison.Ordinal)));
+        }
+        finally
+        {
+            File.Delete(board);
+        }
+    }
 }
