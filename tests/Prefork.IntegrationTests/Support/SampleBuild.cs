@@ -11,18 +11,20 @@ internal static class SampleBuild
 
     public static string KestrelHelloDll => Path.Combine(Locate("KestrelHello"), "KestrelHello.dll");
 
+    public static string HostingAppDll => Path.Combine(Locate("Prefork.HostingApp", "tests"), "Prefork.HostingApp.dll");
+
     public static string HelloDll => Path.Combine(OutputDirectory, "Hello.dll");
 
     public static string HelloApphost => Path.Combine(OutputDirectory, "Hello");
 
-    private static string Locate(string sample)
+    private static string Locate(string sample, string folder = "samples")
     {
         // tests/Prefork.IntegrationTests/bin/<Configuration>/<tfm>/ → samples/<sample>/bin/<Configuration>/<tfm>/
         var testOutput = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
         string tfm = testOutput.Name;
         string configuration = testOutput.Parent!.Name;
         DirectoryInfo repo = testOutput.Parent!.Parent!.Parent!.Parent!.Parent!;
-        string directory = Path.Combine(repo.FullName, "samples", sample, "bin", configuration, tfm);
+        string directory = Path.Combine(repo.FullName, folder, sample, "bin", configuration, tfm);
         return File.Exists(Path.Combine(directory, sample + ".dll"))
             ? directory
             : throw new FileNotFoundException($"the sample is not built at {directory}; build the solution first");
