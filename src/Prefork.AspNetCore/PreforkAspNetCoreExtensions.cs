@@ -27,10 +27,13 @@ public static class PreforkAspNetCoreExtensions
     /// </list>
     /// </summary>
     /// <remarks>
-    /// Kestrel closes only this process's descriptor when it stops and never shuts the shared socket
-    /// down (that would stop it listening for every child); the integration tests kill and stop
-    /// children and check the others go on serving. Kestrel re-issues listen() with its own backlog
-    /// (<c>SocketTransportOptions.Backlog</c>) on the shared socket.
+    /// Kestrel wraps each inherited descriptor without owning it: when it stops, the descriptor stays
+    /// open (the child closes it on exit) and the socket is never shut down, which would stop it
+    /// listening for every child. The tests check both: the descriptor after an in-process Kestrel
+    /// stopped, and the other children serving after one was stopped or killed. Kestrel re-issues
+    /// listen() with its own backlog (<c>SocketTransportOptions.Backlog</c>) on the shared socket.
+    /// The socket transport is wrapped (<see cref="Microsoft.AspNetCore.Connections.IConnectionListenerFactory"/>
+    /// is replaced) so that a stopping child stops accepting at once.
     /// </remarks>
     public static WebApplicationBuilder UsePrefork(this WebApplicationBuilder builder, WorkerContext worker, Action<PreforkKestrelOptions>? configure = null)
     {
