@@ -25,6 +25,7 @@ internal sealed class HelloCommandLine
         [nameof(PreforkOptions.Group)] = "--group",
         [nameof(PreforkOptions.GracefulTimeout)] = "--graceful-timeout",
         [nameof(PreforkOptions.WorkerTimeout)] = "--worker-timeout",
+        [nameof(PreforkOptions.Umask)] = "--umask",
     };
 
     private readonly Option<string[]> _listen = new("--listen")
@@ -50,6 +51,7 @@ internal sealed class HelloCommandLine
     private readonly Option<string?> _group = new("--group") { Description = "run children with this group" };
     private readonly Option<int> _workerConnections = new("--worker-connections") { Description = "connections one child serves at once (default 1, as Apache prefork)", DefaultValueFactory = _ => 1 };
     private readonly Option<double> _gracefulTimeout = new("--graceful-timeout") { Description = "seconds children get to finish on stop", DefaultValueFactory = _ => 30 };
+    private readonly Option<string> _umask = new("--umask") { Description = "file creation mask of the daemonized master, octal", DefaultValueFactory = _ => "027" };
     private readonly Option<double?> _workerTimeout = new("--worker-timeout") { Description = "seconds one request may take before its child is killed" };
 
     public HelloCommandLine()
@@ -57,7 +59,7 @@ internal sealed class HelloCommandLine
         Root = new RootCommand("Hello: a preforking HTTP/1.1 sample daemon built on Prefork.")
         {
             _listen, _prefork, _maxChildren, _daemonize, _pidFile, _errorLog, _accessLog, _scoreboard, _requireRoot,
-            _autoReloadEvery, _maxRequests, _killOnDisconnect, _cancelOnDisconnect, _user, _group, _workerConnections, _gracefulTimeout, _workerTimeout,
+            _autoReloadEvery, _maxRequests, _killOnDisconnect, _cancelOnDisconnect, _user, _group, _workerConnections, _gracefulTimeout, _workerTimeout, _umask,
         };
     }
 
@@ -93,6 +95,13 @@ internal sealed class HelloCommandLine
             return false;
         }
 
+        string umaskText = parsed.GetValue(_umask) ?? "027";
+        if (umaskText.Length is 0 or > 4 || umaskText.Any(c => c is < '0' or > '7'))
+        {
+            problem = $"--umask: must be octal digits such as 027 (got '{umaskText}')";
+            return false;
+        }
+
         double? autoReload = parsed.GetValue(_autoReloadEvery);
         double? workerTimeout = parsed.GetValue(_workerTimeout);
         double graceful = parsed.GetValue(_gracefulTimeout);
@@ -111,10 +120,17 @@ internal sealed class HelloCommandLine
             MaxRequestsPerChild = parsed.GetValue(_maxRequests),
             User = parsed.GetValue(_user),
             Group = parsed.GetValue(_group),
+            Umask = (UnixFileMode)Convert.ToInt32(umaskText, 8),
             GracefulTimeout = TimeSpan.FromSeconds(graceful),
             WorkerTimeout = workerTimeout is { } timeout ? TimeSpan.FromSeconds(timeout) : null,
             AfterInit = (master, _) =>
             {
+                // Sockets systemd passed (socket activation) replace the --listen addresses.
+                if (master.Listeners.Count > 0)
+                {
+                    return Task.CompletedTask;
+                }
+
                 foreach (IPEndPoint endpoint in endpoints)
                 {
                     master.ListenTcp(endpoint);

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Net;
 using System.Net.Sockets;
 using Prefork;
 
@@ -34,7 +35,9 @@ internal sealed class HelloConnectionHandler
         byte[] buffer = ArrayPool<byte>.Shared.Rent(MaxHeadBytes);
         try
         {
-            Serve(socket, buffer, connection.WorkerStopping, connection.Aborted);
+            // Once per connection, and only when there is a log to write it to.
+            IPAddress? client = _worker.AccessLog.IsEnabled ? (socket.RemoteEndPoint as IPEndPoint)?.Address : null;
+            Serve(socket, buffer, client, connection.WorkerStopping, connection.Aborted);
             LingerIfUnread(socket, buffer);
         }
         finally
@@ -45,7 +48,7 @@ internal sealed class HelloConnectionHandler
         return ValueTask.CompletedTask;
     }
 
-    private void Serve(Socket socket, byte[] buffer, CancellationToken stopping, CancellationToken aborted)
+    private void Serve(Socket socket, byte[] buffer, IPAddress? client, CancellationToken stopping, CancellationToken aborted)
     {
         int filled = 0;
         for (int served = 0; ; served++)
@@ -88,8 +91,10 @@ internal sealed class HelloConnectionHandler
                 return;
             }
 
-            socket.Send(request.IsHead ? response.AsSpan(0, response.AsSpan().IndexOf("\r\n\r\n"u8) + 4) : response);
+            int headLength = response.AsSpan().IndexOf("\r\n\r\n"u8) + 4;
+            socket.Send(request.IsHead ? response.AsSpan(0, headLength) : response);
             _worker.CountRequest();
+            LogAccess(client, buffer.AsSpan(0, headEnd), response, request.IsHead ? 0 : response.Length - headLength);
             if (!keepAlive)
             {
                 return;
@@ -99,6 +104,30 @@ internal sealed class HelloConnectionHandler
             buffer.AsSpan(consumed, filled - consumed).CopyTo(buffer);
             filled -= consumed;
         }
+    }
+
+    /// <summary>One Common Log Format line, straight from the bytes received and the bytes sent.</summary>
+    private void LogAccess(IPAddress? client, ReadOnlySpan<byte> head, ReadOnlySpan<byte> response, int bodyBytes)
+    {
+        if (!_worker.AccessLog.IsEnabled)
+        {
+            return;
+        }
+
+        // The parser accepted the head, so its first line is "METHOD TARGET VERSION", and every
+        // canned response starts "HTTP/1.1 NNN".
+        int lineEnd = head.IndexOf("\r\n"u8);
+        ReadOnlySpan<byte> requestLine = lineEnd < 0 ? head : head[..lineEnd];
+        int firstSpace = requestLine.IndexOf((byte)' ');
+        int lastSpace = requestLine.LastIndexOf((byte)' ');
+        int status = ((response[9] - '0') * 100) + ((response[10] - '0') * 10) + (response[11] - '0');
+        _worker.AccessLog.WriteRequest(
+            client,
+            requestLine[..firstSpace],
+            requestLine[(firstSpace + 1)..lastSpace],
+            requestLine[(lastSpace + 1)..],
+            status,
+            bodyBytes);
     }
 
     private byte[]? Respond(in HttpRequestHead request, ref bool keepAlive, CancellationToken aborted)

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Prefork.Daemon;
 using Prefork.Logging;
 using Prefork.Master;
 using Prefork.Worker;
@@ -12,12 +13,28 @@ namespace Prefork;
 /// </summary>
 public static class PreforkDaemon
 {
-    /// <summary>Runs the daemon until it stops; returns the process exit code.</summary>
+    /// <summary>
+    /// Runs the daemon until it stops; returns the process exit code. With
+    /// <see cref="PreforkOptions.Daemonize"/> the call in the operator's process is the launcher: it
+    /// starts the master in the background and returns 0 as soon as the master is ready (pid file
+    /// written, AfterInit done, a child ready), or throws with the master's own error.
+    /// </summary>
     /// <exception cref="PreforkOptionsException">An option cannot work as given (checked before anything starts).</exception>
     /// <exception cref="PreforkStartupException">The master could not start (for example AfterInit could not bind).</exception>
     public static async Task<int> RunAsync(PreforkOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+
+        // Before anything else: the daemonized master and its children work from "/".
+        DaemonLauncher.ResolvePaths(options);
+
+        // Before the default logger captures Console.Error: log lines must follow 2 to the error log
+        // (and to its new file after SIGUSR1). Without an error log, the program's own Console stays.
+        if (!string.IsNullOrEmpty(options.ErrorLogPath))
+        {
+            DescriptorStream.InstallForConsole();
+        }
+
         bool ownsLoggerFactory = options.LoggerFactory is null;
         ILoggerFactory loggerFactory = options.LoggerFactory ?? DefaultLogging.Create();
         try
@@ -28,15 +45,13 @@ public static class PreforkDaemon
                 return await worker.RunAsync().ConfigureAwait(false);
             }
 
-            CheckOptions(options);
-            var master = new MasterRuntime(options, loggerFactory);
-            int exitCode = await master.RunAsync().ConfigureAwait(false);
-            if (master.FatalError is { } fatal)
+            UserAccount? workerAccount = CheckOptions(options);
+            if (options.Daemonize && !DaemonLauncher.IsDaemonMaster)
             {
-                throw new PreforkStartupException(fatal.Message, fatal);
+                return await DaemonLauncher.RunAsync(options).ConfigureAwait(false);
             }
 
-            return exitCode;
+            return await RunMasterAsync(options, loggerFactory, workerAccount).ConfigureAwait(false);
         }
         finally
         {
@@ -48,17 +63,59 @@ public static class PreforkDaemon
         }
     }
 
-    private static void CheckOptions(PreforkOptions options)
+    /// <summary>
+    /// The master's life: detach (when daemonized), open the pid file and logs, supervise, and tell the
+    /// launcher (when there is one) that it is ready or why it is not.
+    /// </summary>
+    private static async Task<int> RunMasterAsync(PreforkOptions options, ILoggerFactory loggerFactory, UserAccount? workerAccount)
+    {
+        ILogger logger = loggerFactory.CreateLogger("Prefork.Master");
+        using ReadyPipe? launcher = options.Daemonize ? ReadyPipe.TakeStandardOutput() : null;
+        DaemonFiles files;
+        try
+        {
+            if (launcher is not null)
+            {
+                DaemonSession.CreateSession();
+                DaemonSession.ChangeDirectory("/");
+                _ = DaemonSession.SetUmask(options.Umask);
+            }
+
+            files = DaemonFiles.Open(options, workerAccount, logger);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            launcher?.Fail(e.Message);
+            throw new PreforkStartupException(e.Message, e);
+        }
+
+        using (files)
+        {
+            Action? onReady = launcher is null ? null : () =>
+            {
+                Log.DaemonReady(logger, Environment.ProcessId);
+                launcher.Ready();
+            };
+            using var master = new MasterRuntime(options, loggerFactory, files, onReady);
+            int exitCode = await master.RunAsync().ConfigureAwait(false);
+            if (master.FatalError is { } fatal)
+            {
+                // The pid file goes first: the launcher exits as soon as it reads the error.
+                files.Dispose();
+                launcher?.Fail(fatal.Message);
+                throw fatal is PreforkOptionsException optionProblem ? optionProblem : new PreforkStartupException(fatal.Message, fatal);
+            }
+
+            return exitCode;
+        }
+    }
+
+    private static UserAccount? CheckOptions(PreforkOptions options)
     {
         IReadOnlyList<OptionError> errors = options.Validate();
         if (errors.Count > 0)
         {
             throw new PreforkOptionsException(errors);
-        }
-
-        if (options.Daemonize)
-        {
-            throw new PreforkOptionsException(nameof(PreforkOptions.Daemonize), "running in the background is not supported yet; set Daemonize = false and let systemd or your shell supervise it");
         }
 
         if (options.RequireRoot && Interop.GetEffectiveUserId() != 0)
@@ -69,22 +126,63 @@ public static class PreforkDaemon
         string? unsupported =
             options.MaxRequestsPerChild is not null ? nameof(PreforkOptions.MaxRequestsPerChild)
             : options.WorkerTimeout is not null ? nameof(PreforkOptions.WorkerTimeout)
-            : options.User is not null ? nameof(PreforkOptions.User)
-            : options.Group is not null ? nameof(PreforkOptions.Group)
-            : options.AccessLogPath is not null ? nameof(PreforkOptions.AccessLogPath)
-            : options.ErrorLogPath is not null ? nameof(PreforkOptions.ErrorLogPath)
-            : options.PidPath is not null ? nameof(PreforkOptions.PidPath)
             : null;
         if (unsupported is not null)
         {
             throw new PreforkOptionsException(unsupported, "is not supported yet in this build; leave it unset");
         }
+
+        return ResolveWorkerAccount(options);
+    }
+
+    /// <summary>Checked before any child exists, so a typo in the user name stops the start with one clear line.</summary>
+    private static UserAccount? ResolveWorkerAccount(PreforkOptions options)
+    {
+        if (string.IsNullOrEmpty(options.User))
+        {
+            return null;
+        }
+
+        UserAccount account;
+        try
+        {
+            account = UserAccount.Resolve(options.User);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new PreforkOptionsException(nameof(PreforkOptions.User), $"{e.Message}; give an existing user for the children");
+        }
+
+        if (!string.IsNullOrEmpty(options.Group))
+        {
+            try
+            {
+                account = UserAccount.Resolve(options.User, options.Group);
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new PreforkOptionsException(nameof(PreforkOptions.Group), $"{e.Message}; give an existing group, or leave it unset for the user's own");
+            }
+        }
+
+        if (!UserAccount.IsRoot && account.UserId != Interop.GetEffectiveUserId())
+        {
+            throw new PreforkOptionsException(nameof(PreforkOptions.User), $"switching the children to user '{account.UserName}' needs root (effective uid is {Interop.GetEffectiveUserId()}); start as root or leave it unset");
+        }
+
+        return account;
     }
 }
 
 /// <summary>The master could not start; the message says why (for example a port already in use).</summary>
 public sealed class PreforkStartupException : Exception
 {
+    /// <summary>Creates the exception from a message alone (e.g. the daemonized master's own error line).</summary>
+    public PreforkStartupException(string message)
+        : base(message)
+    {
+    }
+
     /// <summary>Creates the exception.</summary>
     public PreforkStartupException(string message, Exception inner)
         : base(message, inner)

@@ -95,6 +95,12 @@ public sealed class PreforkOptions
     /// <summary>Run the children with this group (default: the user's primary group).</summary>
     public string? Group { get; set; }
 
+    /// <summary>
+    /// The file creation mask the daemonized master sets (default 027: no write for the group, nothing
+    /// for others). Only used with <see cref="Daemonize"/>; a foreground daemon keeps its parent's.
+    /// </summary>
+    public UnixFileMode Umask { get; set; } = UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+
     /// <summary>Where log lines go. Default: one line per event on standard error.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
 
@@ -144,6 +150,16 @@ public sealed class PreforkOptions
         if (WorkerTimeout is { } timeout && timeout <= TimeSpan.Zero)
         {
             errors.Add(new(nameof(WorkerTimeout), $"must be positive (got {timeout}); leave it unset to never time out"));
+        }
+
+        if (((uint)Umask & ~0b111_111_111u) != 0)
+        {
+            errors.Add(new(nameof(Umask), $"must hold permission bits only (got {Convert.ToString((int)Umask, 8)} octal); e.g. 027"));
+        }
+
+        if (string.IsNullOrEmpty(User) && !string.IsNullOrEmpty(Group))
+        {
+            errors.Add(new(nameof(Group), "needs User: give the user the children run as"));
         }
 
         if (Daemonize)

@@ -17,8 +17,10 @@ public sealed class WorkerContext
         int generation,
         ILogger logger,
         SlotWriter slotWriter,
+        AccessLog accessLog,
         CancellationToken stopping)
     {
+        AccessLog = accessLog;
         Listeners = listeners;
         Slot = slot;
         Generation = generation;
@@ -38,6 +40,12 @@ public sealed class WorkerContext
 
     /// <summary>This process's id.</summary>
     public int Pid { get; } = Environment.ProcessId;
+
+    /// <summary>
+    /// The access log (<see cref="PreforkOptions.AccessLogPath"/>), opened by this process and reopened on
+    /// SIGUSR1; without a path every write is a no-op.
+    /// </summary>
+    public AccessLog AccessLog { get; }
 
     /// <summary>The child's logger.</summary>
     public ILogger Logger { get; }

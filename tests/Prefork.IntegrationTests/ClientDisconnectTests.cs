@@ -13,8 +13,8 @@ public sealed partial class ClientDisconnectTests
     [Fact]
     public async Task ClientThatGivesUp_FreesItsChild_OnceWithTheRightFields_IPv4AndIPv6()
     {
-        int port4 = FreePort(IPAddress.Loopback);
-        int port6 = FreePort(IPAddress.IPv6Loopback);
+        int port4 = HelloDaemon.FreePort(IPAddress.Loopback);
+        int port6 = HelloDaemon.FreePort(IPAddress.IPv6Loopback);
         await using HelloDaemon daemon = HelloDaemon.StartWith(
             SampleBuild.Muxer,
             [SampleBuild.HelloDll],
@@ -88,13 +88,6 @@ public sealed partial class ClientDisconnectTests
 
         // Exactly once, however many polls saw the connection before the child died.
         Assert.Single(ClientWentAway().Matches(daemon.Output), m => m.Groups["conn"].Value == expected);
-    }
-
-    private static int FreePort(IPAddress address)
-    {
-        using var probe = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        probe.Bind(new IPEndPoint(address, 0));
-        return ((IPEndPoint)probe.LocalEndPoint!).Port;
     }
 
     [GeneratedRegex(@"client went away: child pid (?<pid>\d+), slot \d+, (?<conn>tcp6? \S+ <- \S+)")]

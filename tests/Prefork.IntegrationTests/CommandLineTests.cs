@@ -13,7 +13,7 @@ public sealed class CommandLineTests
     [InlineData("--listen", "--listen", "nonsense")]
     [InlineData("--listen", "--listen", "127.0.0.1:99999")]
     [InlineData("--prefork", "--prefork", "many")]
-    [InlineData("--daemonize", "--daemonize", "--pid-file", "/tmp/x.pid", "--error-log", "/tmp/x.log")]
+    [InlineData("--max-requests", "--max-requests", "10")]
     [InlineData("--pid-file", "--daemonize")]
     public async Task BadOption_FailsWithOneLineNamingIt(string option, params string[] arguments)
     {
@@ -41,6 +41,18 @@ public sealed class CommandLineTests
         Assert.Contains("--listen", error, StringComparison.Ordinal);
         Assert.Contains("address already in use", error, StringComparison.Ordinal);
         Assert.Empty(daemon.Children());
+    }
+
+    [Fact]
+    public async Task SecondDaemonOnTheSamePort_IsRefused_TheFirstKeepsServing()
+    {
+        await using HelloDaemon first = HelloDaemon.Start("--prefork", "1");
+        await first.WaitUntilServingAsync(1);
+
+        await using HelloDaemon second = HelloDaemon.StartWith(SampleBuild.Muxer, [SampleBuild.HelloDll], ["--listen", $"127.0.0.1:{first.Port}"], addListen: false);
+        Assert.NotEqual(0, await second.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("address already in use", second.Output, StringComparison.Ordinal);
+        Assert.Equal(200, (await Http.GetAsync(first.Port, "/")).Status);
     }
 
     [Fact]

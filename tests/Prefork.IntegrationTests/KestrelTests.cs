@@ -121,8 +121,7 @@ public sealed class KestrelTests
     [InlineData("--prefork", "--prefork=-1")]
     [InlineData("--max-children", "--max-children", "1", "--prefork", "3")]
     [InlineData("--listen", "--listen", "nonsense")]
-    [InlineData("--daemonize", "--daemonize", "--pid-file", "/tmp/x.pid", "--error-log", "/tmp/x.log")]
-    [InlineData("--pid-file", "--pid-file", "/tmp/x.pid")]
+    [InlineData("--pid-file", "--daemonize", "--error-log", "/tmp/kestrelhello-never.log")]
     [InlineData("--busy-at", "--busy-at", "0")]
     public async Task BadOption_FailsWithOneLineNamingIt(string option, params string[] arguments)
     {
@@ -160,5 +159,23 @@ public sealed class KestrelTests
         {
             File.Delete(board);
         }
+    }
+
+    [Fact]
+    public async Task Daemonize_DetachesServesAndStopsOnTerm_RemovingItsPidFile()
+    {
+        await using var daemon = new DaemonizedHello();
+        (int exit, string output) = await daemon.LaunchWithAsync(SampleBuild.Muxer, [
+            SampleBuild.KestrelHelloDll, "--listen", $"127.0.0.1:{daemon.Port}", "--daemonize",
+            "--pid-file", daemon.PidPath, "--error-log", daemon.ErrorLogPath, "--prefork", "2",
+        ]);
+        Assert.True(exit == 0, output);
+        int master = daemon.MasterPid() ?? throw new InvalidOperationException($"no pid file; output:\n{output}");
+        HttpAnswer answer = await Http.GetAsync(daemon.Port, "/pid");
+        Assert.Equal(200, answer.Status);
+        Assert.Contains(int.Parse(answer.Body, CultureInfo.InvariantCulture), daemon.Children(master));
+
+        ProcFs.Kill(master, ProcFs.SIGTERM);
+        await Eventually.HoldsAsync(() => !ProcFs.IsAlive(master) && !File.Exists(daemon.PidPath), Liveness, () => File.ReadAllText(daemon.ErrorLogPath));
     }
 }

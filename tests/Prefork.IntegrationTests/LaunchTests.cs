@@ -4,10 +4,8 @@ using Prefork.IntegrationTests.Support;
 namespace Prefork.IntegrationTests;
 
 /// <summary>Children re-execute the same program however it was launched, even from a copied folder.</summary>
-public sealed class LaunchTests : IDisposable
+public sealed class LaunchTests
 {
-    private readonly string _copy = Path.Combine(Path.GetTempPath(), $"prefork-hello-copy-{Guid.NewGuid():N}");
-
     [Fact]
     public async Task Apphost_ChildrenRunTheApphost()
     {
@@ -19,8 +17,8 @@ public sealed class LaunchTests : IDisposable
     [Fact]
     public async Task CopiedFolder_ChildrenRunTheCopyNotTheOriginal()
     {
-        CopyDirectory(SampleBuild.OutputDirectory, _copy);
-        string dll = Path.Combine(_copy, "Hello.dll");
+        using var copy = new SampleCopy();
+        string dll = copy.HelloDll;
         await using HelloDaemon daemon = HelloDaemon.StartWith(SampleBuild.Muxer, [dll], ["--prefork", "2"]);
         await daemon.WaitUntilServingAsync(2);
         foreach (int child in daemon.Children())
@@ -31,27 +29,5 @@ public sealed class LaunchTests : IDisposable
 
         HttpAnswer answer = await Http.GetAsync(daemon.Port, "/pid");
         Assert.Contains(int.Parse(answer.Body, CultureInfo.InvariantCulture), daemon.Children());
-    }
-
-    public void Dispose()
-    {
-        if (Directory.Exists(_copy))
-        {
-            Directory.Delete(_copy, recursive: true);
-        }
-    }
-
-    private static void CopyDirectory(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (string file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
-        {
-            string target = Path.Combine(to, Path.GetRelativePath(from, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            File.Copy(file, target);
-        }
-
-        // The apphost keeps its execute bit; the copy must too.
-        File.SetUnixFileMode(Path.Combine(to, "Hello"), File.GetUnixFileMode(Path.Combine(from, "Hello")));
     }
 }

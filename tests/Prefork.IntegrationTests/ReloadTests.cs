@@ -4,11 +4,10 @@ using Prefork.IntegrationTests.Support;
 namespace Prefork.IntegrationTests;
 
 /// <summary>Zero-downtime reloads: HUP under load, auto-reload on a deploy, and a broken deploy that is refused.</summary>
-public sealed partial class ReloadTests : IDisposable
+public sealed partial class ReloadTests
 {
     private const int SIGHUP = 1;
     private static readonly TimeSpan Liveness = TimeSpan.FromSeconds(60);
-    private readonly string _copy = Path.Combine(Path.GetTempPath(), $"prefork-reload-{Guid.NewGuid():N}");
 
     [Theory]
     [InlineData(false)]
@@ -49,13 +48,13 @@ public sealed partial class ReloadTests : IDisposable
     [Fact]
     public async Task AutoReload_ReloadsOnceAfterADeploy_AndRefusesABrokenOne()
     {
-        CopyDirectory(SampleBuild.OutputDirectory, _copy);
-        await using HelloDaemon daemon = HelloDaemon.StartWith(SampleBuild.Muxer, [Path.Combine(_copy, "Hello.dll")], ["--prefork", "2", "--auto-reload-every", "0.5"]);
+        using var copy = new SampleCopy();
+        await using HelloDaemon daemon = HelloDaemon.StartWith(SampleBuild.Muxer, [copy.HelloDll], ["--prefork", "2", "--auto-reload-every", "0.5"]);
         await daemon.WaitUntilServingAsync(2);
         HashSet<int> first = [.. daemon.Children()];
 
         // A deploy renames a new build in: here the same bytes under a new inode.
-        Deploy("Hello.dll", File.ReadAllBytes(Path.Combine(_copy, "Hello.dll")));
+        copy.Deploy("Hello.dll", File.ReadAllBytes(copy.HelloDll));
         await Eventually.HoldsAsync(() => daemon.Output.Contains("reload: generation 2 serving alone", StringComparison.Ordinal), Liveness, () => daemon.Output);
         await Eventually.HoldsAsync(() => daemon.Children().Count == 2, Liveness, () => daemon.Output);
         Assert.Empty(first.Intersect(daemon.Children()));
@@ -66,34 +65,10 @@ public sealed partial class ReloadTests : IDisposable
 
         // A broken build: new children die before they are ready, the reload is abandoned, the old ones serve on.
         HashSet<int> serving = [.. daemon.Children()];
-        Deploy("Hello.dll", "this is not an assembly"u8.ToArray());
+        copy.Deploy("Hello.dll", "this is not an assembly"u8.ToArray());
         await Eventually.HoldsAsync(() => daemon.Output.Contains("generation 3 abandoned", StringComparison.Ordinal), Liveness, () => daemon.Output);
         Assert.Equal(serving, daemon.Children().ToHashSet());
         Assert.Equal(200, (await Http.GetAsync(daemon.Port, "/")).Status);
-    }
-
-    private void Deploy(string name, byte[] content)
-    {
-        string staged = Path.Combine(_copy, name + ".new");
-        File.WriteAllBytes(staged, content);
-        File.Move(staged, Path.Combine(_copy, name), overwrite: true);
-    }
-
-    public void Dispose()
-    {
-        if (Directory.Exists(_copy))
-        {
-            Directory.Delete(_copy, recursive: true);
-        }
-    }
-
-    private static void CopyDirectory(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (string file in Directory.EnumerateFiles(from))
-        {
-            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
-        }
     }
 
     [GeneratedRegex(@"reload: generation \d+ starting")]

@@ -7,8 +7,9 @@ namespace Prefork.Daemon;
 /// daemon has no terminal.
 /// </summary>
 /// <remarks>
-/// Called in the master process after setsid. dup2 keeps the descriptor numbers, so Console's existing
-/// streams over 1 and 2 follow the redirect without being recreated. Workers spawned after a
+/// Called in the master process after setsid. dup2 keeps the descriptor numbers; .NET's own console
+/// streams write to private dups of 1 and 2, so PreforkDaemon points Console at
+/// <see cref="DescriptorStream"/>s first, which write by number and therefore follow the redirect. Workers spawned after a
 /// <see cref="Reopen"/> get the new file; running workers keep the old one until they reopen too.
 /// </remarks>
 internal sealed class ErrorLogRedirect

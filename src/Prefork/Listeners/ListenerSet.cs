@@ -11,6 +11,8 @@ namespace Prefork;
 internal sealed class ListenerSet : IDisposable
 {
     internal const string EnvironmentVariable = "PREFORK_LISTEN_FDS";
+    private const int SolSocket = 1;
+    private const int SoReuseAddr = 2;
     private readonly List<Socket> _sockets = [];
 
     public IReadOnlyList<Socket> Sockets => _sockets;
@@ -23,8 +25,10 @@ internal sealed class ListenerSet : IDisposable
         try
         {
             // SO_REUSEADDR lets a restarted daemon bind while old connections sit in TIME_WAIT.
-            // Never SO_REUSEPORT: one shared accept queue is what lets a retiring child lose nothing.
-            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            // Set raw: on Linux the BCL's ReuseAddress also sets SO_REUSEPORT, which would let a second
+            // daemon bind the same port and split the traffic. One shared accept queue is also what
+            // lets a retiring child lose nothing.
+            socket.SetRawSocketOption(SolSocket, SoReuseAddr, BitConverter.GetBytes(1));
             if (endpoint.AddressFamily == AddressFamily.InterNetworkV6)
             {
                 socket.DualMode = false;

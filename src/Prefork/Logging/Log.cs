@@ -54,6 +54,21 @@ internal static partial class Log
     [LoggerMessage(16, LogLevel.Information, "single-process mode: pid {Pid} serves on {Listeners}")]
     public static partial void SingleProcessStarted(ILogger logger, int pid, string listeners);
 
+    [LoggerMessage(17, LogLevel.Warning, "replaced a stale pid file (pid {Pid}) at {Path}")]
+    public static partial void ReplacedStalePidFile(ILogger logger, int pid, string path);
+
+    [LoggerMessage(18, LogLevel.Information, "pid file {Path} removed")]
+    public static partial void PidFileRemoved(ILogger logger, string path);
+
+    [LoggerMessage(19, LogLevel.Information, "SIGUSR1: logs reopened; telling the children")]
+    public static partial void LogsReopened(ILogger logger);
+
+    [LoggerMessage(20, LogLevel.Error, "SIGUSR1: cannot reopen the logs, still writing to the old files: {Message}")]
+    public static partial void LogsReopenFailed(ILogger logger, string message);
+
+    [LoggerMessage(21, LogLevel.Information, "daemon {Pid} ready: the launcher may exit")]
+    public static partial void DaemonReady(ILogger logger, int pid);
+
     // Reloads (master): 110-119.
     [LoggerMessage(110, LogLevel.Information, "reload: generation {Generation} starting ({Reason})")]
     public static partial void ReloadStarted(ILogger logger, int generation, string reason);
@@ -98,4 +113,19 @@ internal static partial class Log
 
     [LoggerMessage(55, LogLevel.Error, "a connection handler failed")]
     public static partial void ConnectionHandlerFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(56, LogLevel.Error, "cannot write to the access log {Path}: {Reason}; requests are still served, lines are lost until writes succeed again")]
+    public static partial void AccessLogWriteFailed(ILogger logger, string path, string reason);
+
+    [LoggerMessage(57, LogLevel.Debug, "worker {Pid}: logs reopened")]
+    public static partial void WorkerLogsReopened(ILogger logger, int pid);
+
+    [LoggerMessage(58, LogLevel.Error, "worker {Pid}: cannot reopen the logs, still writing to the old files: {Message}")]
+    public static partial void WorkerLogsReopenFailed(ILogger logger, int pid, string message);
+
+    [LoggerMessage(59, LogLevel.Error, "worker in slot {Slot}: cannot run as the configured user: {Message}")]
+    public static partial void DropPrivilegesFailed(ILogger logger, int slot, string message);
+
+    [LoggerMessage(60, LogLevel.Error, "worker in slot {Slot}: cannot open the access log: {Message}")]
+    public static partial void AccessLogOpenFailed(ILogger logger, int slot, string message);
 }

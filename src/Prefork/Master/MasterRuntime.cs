@@ -3,8 +3,10 @@ using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Prefork.ClientDisconnects;
+using Prefork.Daemon;
 using Prefork.Logging;
 using Prefork.Scoreboard;
+using Prefork.Systemd;
 using Prefork.Worker;
 
 namespace Prefork.Master;
@@ -14,10 +16,11 @@ namespace Prefork.Master;
 /// them there. One loop reads one channel of events; signal handlers, exit callbacks and the ticker
 /// only post to it, so nothing else ever touches the worker table.
 /// </summary>
-internal sealed class MasterRuntime : IDaemonControl
+internal sealed class MasterRuntime : IDaemonControl, IDisposable
 {
     private static readonly TimeSpan TickEvery = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan QuitEscalation = TimeSpan.FromSeconds(1);
+    private const int BootFailuresBeforeGivingUp = 3;
 
     private readonly PreforkOptions _options;
     private readonly ILogger _logger;
@@ -26,25 +29,48 @@ internal sealed class MasterRuntime : IDaemonControl
     private readonly SpawnBackoff _backoff = new();
     private readonly List<PosixSignalRegistration> _signals = [];
     private readonly int _pid = Environment.ProcessId;
+    private readonly SystemdNotifier _systemd = new();
+    private readonly DaemonFiles _files;
+    private readonly HashSet<int> _reopenWhenReady = [];
+    private Action? _onReady;
     private int _floor;
     private int _generation = 1;
     private StopState? _stop;
 
-    public MasterRuntime(PreforkOptions options, ILoggerFactory loggerFactory)
+    /// <param name="options">The options.</param>
+    /// <param name="loggerFactory">Where the master logs.</param>
+    /// <param name="files">The pid file and logs, already open; logs are reopened on SIGUSR1.</param>
+    /// <param name="onReady">
+    /// Daemonized only: called once, when the first child is ready (or the single process serves). With
+    /// it, children that keep failing before any is ready fail the start instead of being retried.
+    /// </param>
+    public MasterRuntime(PreforkOptions options, ILoggerFactory loggerFactory, DaemonFiles files, Action? onReady)
     {
         _options = options;
+        _files = files;
+        _onReady = onReady;
         _logger = loggerFactory.CreateLogger("Prefork.Master");
         _floor = options.Prefork;
     }
 
     public async Task<int> RunAsync()
     {
-        DescriptorHygiene.MarkInheritedCloseOnExec(new HashSet<int>());
+        DescriptorHygiene.MarkInheritedCloseOnExec(SocketActivation.PassedDescriptors());
         RegisterSignals();
         try
         {
             using var listeners = new ListenerSet();
-            using ScoreboardMemory scoreboard = ScoreboardMemory.Create(_options.ScoreboardPath, SlotCount(_options), _pid);
+            foreach (System.Net.Sockets.Socket passed in SocketActivation.AdoptPassedListeners())
+            {
+                listeners.Add(passed);
+            }
+
+            using ScoreboardMemory? scoreboard = CreateScoreboard();
+            if (scoreboard is null)
+            {
+                return 1;
+            }
+
             if (!await RunAfterInitAsync(listeners).ConfigureAwait(false))
             {
                 return 1;
@@ -66,6 +92,8 @@ internal sealed class MasterRuntime : IDaemonControl
         }
     }
 
+    public void Dispose() => _systemd.Dispose();
+
     /// <summary>Reload needs a slot for every new child while the old ones finish: twice the ceiling.</summary>
     internal static int SlotCount(PreforkOptions options) => Math.Max(2, options.MaxChildren * 2);
 
@@ -76,6 +104,20 @@ internal sealed class MasterRuntime : IDaemonControl
     public void CancelConnection(ClientDisconnect connection) => _events.Writer.TryWrite(new MasterEvent.CancelRequested(connection));
 
     public void KillChild(int pid) => _events.Writer.TryWrite(new MasterEvent.KillRequested(pid, "requested by the program"));
+
+    private ScoreboardMemory? CreateScoreboard()
+    {
+        try
+        {
+            return ScoreboardMemory.Create(_options.ScoreboardPath, SlotCount(_options), _pid);
+        }
+        catch (IOException e)
+        {
+            // The path is the operator's to fix; say which option, not where in the code it failed.
+            FatalError = new PreforkOptionsException(nameof(PreforkOptions.ScoreboardPath), e.Message);
+            return null;
+        }
+    }
 
     private async Task<bool> RunAfterInitAsync(ListenerSet listeners)
     {
@@ -136,6 +178,23 @@ internal sealed class MasterRuntime : IDaemonControl
         await foreach (MasterEvent next in _events.Reader.ReadAllAsync().ConfigureAwait(false))
         {
             await supervisor.HandleAsync(next).ConfigureAwait(false);
+            if (_onReady is not null && table.All.Any(w => w.Ready))
+            {
+                ReportReady();
+            }
+
+            if (_reopenWhenReady.Count > 0)
+            {
+                ForwardPendingReopens(table);
+            }
+            else if (_onReady is not null && FatalError is null && _backoff.ConsecutiveFailures >= BootFailuresBeforeGivingUp)
+            {
+                // Nobody is served yet and children keep dying while booting (a bad --user, an
+                // unwritable log): fail the start, so the launcher reports it instead of waiting.
+                FatalError = new IOException($"{BootFailuresBeforeGivingUp} children in a row failed before they were ready; see the error log");
+                _events.Writer.TryWrite(new MasterEvent.StopRequested("children cannot start", Immediate: false));
+            }
+
             if (_stop is not null && table.IsEmpty)
             {
                 break;
@@ -165,9 +224,11 @@ internal sealed class MasterRuntime : IDaemonControl
         using var stopping = new CancellationTokenSource();
         var slot = new SlotWriter(scoreboard, 0);
         slot.Start(_pid, _generation);
-        var context = new WorkerContext(listeners.Sockets, 0, _generation, _logger, slot, stopping.Token);
+        var context = new WorkerContext(listeners.Sockets, 0, _generation, _logger, slot, _files.AccessLog, stopping.Token);
         Log.SingleProcessStarted(_logger, _pid, Describe(listeners));
         Task<int> mainLoop = WorkerRuntime.RunHooksAsync(_options, context, _logger);
+        _systemd.Ready("serving from one process");
+        ReportReady();
 
         Task<MasterEvent> nextEvent = _events.Reader.ReadAsync().AsTask();
         while (true)
@@ -180,6 +241,12 @@ internal sealed class MasterRuntime : IDaemonControl
 
             MasterEvent received = await nextEvent.ConfigureAwait(false);
             nextEvent = _events.Reader.ReadAsync().AsTask();
+            if (received is MasterEvent.SignalReceived { Signal: (PosixSignal)Interop.SIGUSR1 })
+            {
+                _files.ReopenLogs();
+                continue;
+            }
+
             StopRequest? request = received switch
             {
                 MasterEvent.SignalReceived { Signal: PosixSignal.SIGTERM or PosixSignal.SIGINT } s => new(s.Signal.ToString(), _stop is not null),
@@ -202,6 +269,7 @@ internal sealed class MasterRuntime : IDaemonControl
             {
                 _stop = new StopState(Stopwatch.GetTimestamp(), Immediate: false);
                 Log.ShuttingDown(_logger, "graceful", request.Reason);
+                _systemd.Stopping($"stopping: {request.Reason}");
                 await RunBeforeShutdownAsync().ConfigureAwait(false);
                 await stopping.CancelAsync().ConfigureAwait(false);
                 if (await Task.WhenAny(mainLoop, Task.Delay(_options.GracefulTimeout)).ConfigureAwait(false) != mainLoop)
@@ -211,6 +279,29 @@ internal sealed class MasterRuntime : IDaemonControl
                 }
             }
         }
+    }
+
+    /// <summary>Children that were still starting at a SIGUSR1 get it once they are ready (they may hold the old file).</summary>
+    private void ForwardPendingReopens(WorkerTable table)
+    {
+        foreach (int pid in _reopenWhenReady.ToArray())
+        {
+            WorkerProcess? worker = table.FindByPid(pid);
+            if (worker is null || worker.Ready)
+            {
+                _reopenWhenReady.Remove(pid);
+                if (worker is not null)
+                {
+                    _ = Interop.Kill(pid, Interop.SIGUSR1);
+                }
+            }
+        }
+    }
+
+    private void ReportReady()
+    {
+        _onReady?.Invoke();
+        _onReady = null;
     }
 
     private async Task RunBeforeShutdownAsync()
@@ -313,6 +404,12 @@ internal sealed class MasterRuntime : IDaemonControl
                     EnforceStopDeadlines();
                     AdvanceReload();
                     MaintainPool();
+                    if (_reload is null && _master._stop is null)
+                    {
+                        // A child that was still starting when the floor went down is surplus once it runs.
+                        RetireSurplus("the floor was lowered");
+                    }
+
                     break;
                 case MasterEvent.CheckCode when CodeWatch is not null:
                     await CheckCodeAsync(CodeWatch).ConfigureAwait(false);
@@ -416,7 +513,7 @@ internal sealed class MasterRuntime : IDaemonControl
             {
                 Log.ChildExited(Logger, worker.Pid, worker.Slot, exit.ToString(), worker.RetireReason ?? "asked to stop");
             }
-            else if (!worker.Ready && !exit.IsClean)
+            else if (!worker.Ready && !exit.IsClean && !exit.IsKilledFromOutside)
             {
                 if (_reload is { } reload && worker.Generation == reload.To)
                 {
@@ -437,6 +534,23 @@ internal sealed class MasterRuntime : IDaemonControl
         }
 
         private Reload? _reload;
+        private bool _announcedReady;
+
+        /// <summary>The first generation is up: tell systemd (and a waiting launcher) once.</summary>
+        private void AnnounceReadyOnce()
+        {
+            if (_announcedReady || _table.All.Count(w => w.Ready && w.Generation == _master._generation) < _master._floor)
+            {
+                return;
+            }
+
+            _announcedReady = true;
+            _master._systemd.Ready(StatusLine());
+        }
+
+        private string StatusLine() => string.Create(
+            System.Globalization.CultureInfo.InvariantCulture,
+            $"{_table.All.Count(w => w.Ready && !w.IsStopping)} children ready, generation {_master._generation}");
 
         private async Task CheckCodeAsync(CodeWatch watch)
         {
@@ -481,6 +595,7 @@ internal sealed class MasterRuntime : IDaemonControl
             _reload = new Reload(from, _master._generation, Now, Options.ReloadTimeout, reason);
             _scoreboard.SetGeneration(_master._generation);
             Log.ReloadStarted(Logger, _master._generation, reason);
+            _master._systemd.Reloading($"reloading to generation {_master._generation}");
             MaintainPool();
         }
 
@@ -494,8 +609,20 @@ internal sealed class MasterRuntime : IDaemonControl
             if (Reload.IsComplete(_table.All, reload.To))
             {
                 Log.ReloadDone(Logger, reload.To, Now - reload.StartedTicks, reload.Retired);
+                _master._systemd.Ready(StatusLine());
                 _reload = null;
                 return;
+            }
+
+            // The floor may have moved during the reload (TTIN/TTOU): once the new generation alone can
+            // carry the floor, whatever old child is left goes too.
+            if (_table.All.Count(w => w.Generation == reload.To && w.Ready && !w.IsStopping) >= _master._floor)
+            {
+                foreach (WorkerProcess old in _table.All.Where(w => w.Generation < reload.To && !w.IsStopping))
+                {
+                    old.RetireReason = $"replaced by generation {reload.To}";
+                    RequestStop(old, immediate: false);
+                }
             }
 
             if (reload.AbandonReason(Now) is { } why)
@@ -512,6 +639,7 @@ internal sealed class MasterRuntime : IDaemonControl
 
                 _master._backoff.RecordReady();
                 Log.ReloadAbandoned(Logger, reload.To, why);
+                _master._systemd.Ready($"reload abandoned: {why}");
                 _reload = null;
             }
         }
@@ -531,6 +659,7 @@ internal sealed class MasterRuntime : IDaemonControl
                     worker.Ready = true;
                     _master._backoff.RecordReady();
                     Log.ChildReady(Logger, worker.Pid, worker.Slot);
+                    AnnounceReadyOnce();
                     if (_reload?.ChildToRetire(worker, _table.All) is { } old)
                     {
                         old.RetireReason = $"replaced by generation {_reload.To}";
@@ -580,23 +709,40 @@ internal sealed class MasterRuntime : IDaemonControl
                 case PosixSignal.SIGTTOU:
                     _master._floor = Math.Max(_master._floor - 1, 1);
                     Log.FloorChanged(Logger, "SIGTTOU", _master._floor);
-                    RetireSurplus();
+                    RetireSurplus("SIGTTOU lowered the floor");
                     break;
                 case PosixSignal.SIGHUP:
                     BeginReload("SIGHUP");
                     break;
+                case (PosixSignal)Interop.SIGUSR1:
+                    // Only ready children now: one still starting may not handle USR1 yet, and it dies
+                    // of it. The others get it once they are ready.
+                    _master._files.ReopenLogs();
+                    foreach (WorkerProcess worker in _table.All)
+                    {
+                        if (worker.Ready)
+                        {
+                            Signal(worker, Interop.SIGUSR1);
+                        }
+                        else
+                        {
+                            _master._reopenWhenReady.Add(worker.Pid);
+                        }
+                    }
+
+                    break;
                 default:
-                    Log.SignalNotSupported(Logger, SignalName(signal), SignalName(signal) == "SIGUSR1" ? "log reopening" : "master upgrade");
+                    Log.SignalNotSupported(Logger, SignalName(signal), "master upgrade");
                     break;
             }
         }
 
-        private void RetireSurplus()
+        private void RetireSurplus(string reason)
         {
             int surplus = _table.RunningCount(_master._generation) - _master._floor;
             foreach (WorkerProcess worker in _table.All.Where(w => !w.IsStopping && w.Generation == _master._generation).OrderByDescending(w => w.Slot).Take(Math.Max(0, surplus)))
             {
-                worker.RetireReason = "SIGTTOU lowered the floor";
+                worker.RetireReason = reason;
                 RequestStop(worker, immediate: false);
             }
         }
@@ -611,6 +757,7 @@ internal sealed class MasterRuntime : IDaemonControl
             bool first = _master._stop is null;
             _master._stop = new StopState(Stopwatch.GetTimestamp(), immediate);
             Log.ShuttingDown(Logger, immediate ? "immediate" : "graceful", reason);
+            _master._systemd.Stopping($"stopping: {reason}");
             if (first)
             {
                 await _master.RunBeforeShutdownAsync().ConfigureAwait(false);

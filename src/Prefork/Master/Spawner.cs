@@ -50,6 +50,9 @@ internal sealed class Spawner : IDisposable
         ProcessStartInfo info = _command.ToStartInfo();
         environment.WriteTo(info.Environment);
 
+        // systemd talks to the master only: a child that saw these would answer for the whole daemon.
+        info.Environment.Remove(Systemd.SystemdNotifier.SocketVariable);
+
         // Descriptors the child must inherit are close-on-exec except for the instant of the spawn,
         // so nothing else this process starts gets them. Only this thread spawns, so no race.
         int[] descriptors = [.. _inheritedDescriptors()];

@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-
 namespace Prefork.Master;
 
 /// <summary>How a child ended, decoded once: an exit code, or the signal that killed it.</summary>
@@ -14,17 +12,33 @@ internal readonly record struct WorkerExit(int? Code, int? Signal)
 
     public bool IsClean => Code == WorkerExitCodes.Normal;
 
+    /// <summary>
+    /// Killed by SIGKILL, SIGTERM or SIGINT: someone else's decision (an operator, the OOM killer), not
+    /// a crash of the program. Such a child is replaced at once and does not count toward crash-loop backoff.
+    /// </summary>
+    public bool IsKilledFromOutside => Signal is 9 or 15 or 2;
+
     public override string ToString() => Signal is { } signal ? $"killed by {SignalName(signal)}" : $"exit code {Code}";
 
+    /// <summary>Linux's signal numbers (x86-64 and arm64 agree on these).</summary>
     public static string SignalName(int signal) => signal switch
     {
         1 => "SIGHUP",
         2 => "SIGINT",
         3 => "SIGQUIT",
+        4 => "SIGILL",
         6 => "SIGABRT",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
         9 => "SIGKILL",
+        10 => "SIGUSR1",
         11 => "SIGSEGV",
+        12 => "SIGUSR2",
+        13 => "SIGPIPE",
+        14 => "SIGALRM",
         15 => "SIGTERM",
-        _ => Enum.IsDefined((PosixSignal)(-signal)) ? ((PosixSignal)(-signal)).ToString() : $"signal {signal}",
+        21 => "SIGTTIN",
+        22 => "SIGTTOU",
+        _ => $"signal {signal}",
     };
 }

@@ -46,9 +46,9 @@ internal sealed unsafe class ScoreboardMemory : IDisposable
         if (fd < 0)
         {
             int errno = Interop.LastErrno;
-            throw path is null
-                ? Interop.IOError("cannot create the scoreboard memory (memfd_create)", errno)
-                : Interop.IOError($"ScoreboardPath '{path}': cannot open it (a symlink is refused)", errno);
+            throw path is null ? Interop.IOError("cannot create the scoreboard memory (memfd_create)", errno)
+                : errno == Interop.ELOOP ? new IOException($"'{path}' is a symbolic link; refusing to follow it: give the path of a regular file")
+                : Interop.IOError($"'{path}': cannot open it", errno);
         }
 
         long size = ScoreboardLayout.FileSize(slotCount);
@@ -58,7 +58,7 @@ internal sealed unsafe class ScoreboardMemory : IDisposable
         {
             int errno = Interop.LastErrno;
             Interop.Close(fd);
-            throw Interop.IOError($"ScoreboardPath '{path}': cannot size it", errno);
+            throw Interop.IOError($"'{path}': cannot size it", errno);
         }
 
         ScoreboardMemory memory = Map(fd, size, path ?? "memfd");

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
+using Prefork.Daemon;
 using Prefork.Logging;
 using Prefork.Scoreboard;
 
@@ -16,6 +17,8 @@ internal sealed class WorkerRuntime : IDisposable
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly Lock _reopenGate = new();
+    private AccessLog? _accessLog;
 
     public WorkerRuntime(PreforkOptions options, ILoggerFactory loggerFactory)
     {
@@ -27,11 +30,28 @@ internal sealed class WorkerRuntime : IDisposable
     public async Task<int> RunAsync()
     {
         WorkerEnvironment environment = WorkerEnvironment.Read();
+
+        // Before the parent-death signal is set: changing credentials clears it (prctl(2)).
+        if (!TryDropPrivileges(environment.Slot))
+        {
+            return WorkerExitCodes.BootFailed;
+        }
+
         ConnectionAborts? aborts = _options.OnClientDisconnect is null ? null : new ConnectionAborts();
         MasterWatch.Start(
             environment.MasterPid,
             () => LeaveNow(WorkerExitCodes.MasterGone),
             line => { if (aborts is not null) { WorkerControl.Dispatch(line, aborts); } });
+
+        // Before the log is opened, so a rotation signalled from here on is never missed.
+        using PosixSignalRegistration reopen = PosixSignalRegistration.Create((PosixSignal)Interop.SIGUSR1, OnReopenSignal);
+        using AccessLog? accessLog = TryOpenAccessLog(environment.Slot);
+        if (accessLog is null)
+        {
+            return WorkerExitCodes.BootFailed;
+        }
+
+        _accessLog = accessLog;
 
         using PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnStopSignal);
 
@@ -44,7 +64,7 @@ internal sealed class WorkerRuntime : IDisposable
         SlotWriter slot = scoreboard is null ? PrivateSlot.Create() : new SlotWriter(scoreboard, environment.Slot);
         slot.Start(Environment.ProcessId, environment.Generation);
 
-        var context = new WorkerContext(listeners.Sockets, environment.Slot, environment.Generation, _logger, slot, _stopping.Token)
+        var context = new WorkerContext(listeners.Sockets, environment.Slot, environment.Generation, _logger, slot, accessLog, _stopping.Token)
         {
             ConnectionAborts = aborts,
         };
@@ -92,6 +112,78 @@ internal sealed class WorkerRuntime : IDisposable
     {
         signal.Cancel = true;
         _stopping.Cancel();
+    }
+
+    private bool TryDropPrivileges(int slot)
+    {
+        if (string.IsNullOrEmpty(_options.User))
+        {
+            return true;
+        }
+
+        try
+        {
+            UserAccount.Resolve(_options.User, _options.Group).DropPrivileges();
+            return true;
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException)
+        {
+            Log.DropPrivilegesFailed(_logger, slot, e.Message);
+            return false;
+        }
+    }
+
+    private AccessLog? TryOpenAccessLog(int slot)
+    {
+        try
+        {
+            return AccessLog.Open(_options.AccessLogPath, _logger);
+        }
+        catch (IOException e)
+        {
+            // A boot failure, so the master backs off instead of respawning at full speed.
+            Log.AccessLogOpenFailed(_logger, slot, e.Message);
+            return null;
+        }
+    }
+
+    private void OnReopenSignal(PosixSignalContext signal)
+    {
+        // Handlers run on an ordinary thread, but reopening opens files: leave that to the pool.
+        signal.Cancel = true;
+        ThreadPool.QueueUserWorkItem(_ => ReopenLogs());
+    }
+
+    /// <summary>SIGUSR1 (forwarded by the master after logrotate): open both logs again at their paths.</summary>
+    private void ReopenLogs()
+    {
+        lock (_reopenGate)
+        {
+            // Each log on its own: failing to reopen one must not keep the other on the rotated file.
+            if (_options.ErrorLogPath is { } errorLog)
+            {
+                TryReopen(() => new ErrorLogRedirect(errorLog).Reopen());
+            }
+
+            if (_accessLog is { } accessLog)
+            {
+                TryReopen(accessLog.Reopen);
+            }
+
+            Log.WorkerLogsReopened(_logger, Environment.ProcessId);
+        }
+    }
+
+    private void TryReopen(Action reopen)
+    {
+        try
+        {
+            reopen();
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            Log.WorkerLogsReopenFailed(_logger, Environment.ProcessId, e.Message);
+        }
     }
 
     private void LeaveNow(int exitCode)

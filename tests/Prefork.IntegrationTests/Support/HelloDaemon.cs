@@ -42,9 +42,14 @@ internal sealed class HelloDaemon : IAsyncDisposable
     /// <summary>Starts <c>dotnet Hello.dll --listen 127.0.0.1:PORT args…</c> on a free port.</summary>
     public static HelloDaemon Start(params string[] arguments) => StartWith(SampleBuild.Muxer, [SampleBuild.HelloDll], arguments);
 
-    public static HelloDaemon StartWith(string fileName, IEnumerable<string> prefix, IEnumerable<string> arguments, bool addListen = true)
+    public static HelloDaemon StartWith(
+        string fileName,
+        IEnumerable<string> prefix,
+        IEnumerable<string> arguments,
+        bool addListen = true,
+        Dictionary<string, string>? environment = null)
     {
-        int port = FreePort();
+        int port = FreePort(IPAddress.Loopback);
         var info = new ProcessStartInfo(fileName)
         {
             UseShellExecute = false,
@@ -55,6 +60,11 @@ internal sealed class HelloDaemon : IAsyncDisposable
         foreach (string argument in prefix)
         {
             info.ArgumentList.Add(argument);
+        }
+
+        foreach (KeyValuePair<string, string> variable in environment ?? [])
+        {
+            info.Environment[variable.Key] = variable.Value;
         }
 
         if (addListen)
@@ -165,10 +175,10 @@ internal sealed class HelloDaemon : IAsyncDisposable
         _process.Dispose();
     }
 
-    private static int FreePort()
+    public static int FreePort(IPAddress address)
     {
-        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        using var probe = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        probe.Bind(new IPEndPoint(address, 0));
         return ((IPEndPoint)probe.LocalEndPoint!).Port;
     }
 

@@ -81,6 +81,12 @@ internal static partial class ProcFs
 
     public static void Kill(int pid, int signal) => _ = KillNative(pid, signal);
 
+    /// <summary>Lets a child inherit one descriptor; .NET opens everything close-on-exec.</summary>
+    public static void ClearCloseOnExec(int fd) => _ = Fcntl(fd, 2 /* F_SETFD */, 0);
+
+    [LibraryImport("libc", EntryPoint = "fcntl")]
+    private static partial int Fcntl(int fd, int command, int argument);
+
     [LibraryImport("libc", EntryPoint = "kill")]
     private static partial int KillNative(int pid, int signal);
 }

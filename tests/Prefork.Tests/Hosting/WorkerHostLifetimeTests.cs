@@ -12,7 +12,7 @@ public sealed class WorkerHostLifetimeTests
     {
         SlotWriter slot = PrivateSlot.Create();
         slot.Start(Environment.ProcessId, 1);
-        return (new WorkerContext(listeners ?? [], 0, 1, NullLogger.Instance, slot, stopping), slot);
+        return (new WorkerContext(listeners ?? [], 0, 1, NullLogger.Instance, slot, AccessLog.Open(null, NullLogger.Instance), stopping), slot);
     }
 
     [Fact]

@@ -1,0 +1,63 @@
+using System.Text;
+
+namespace Prefork.Daemon;
+
+/// <summary>
+/// Called in the master process of a daemonized run: the one message the master owes its launcher,
+/// either "ready" or the reason it cannot start. The pipe is the master's original standard output,
+/// which the launcher reads; it is moved to a close-on-exec descriptor above 2 before stdout is pointed
+/// at the error log, so neither the redirect nor any worker can keep it open.
+/// </summary>
+internal sealed class ReadyPipe : IDisposable
+{
+    public const string ReadyLine = "prefork-ready";
+    public const string ErrorPrefix = "prefork-error: ";
+
+    private readonly Lock _gate = new();
+    private DescriptorHandle? _handle;
+
+    private ReadyPipe(DescriptorHandle handle) => _handle = handle;
+
+    /// <summary>Takes a private copy of descriptor 1 before anything redirects it.</summary>
+    public static ReadyPipe TakeStandardOutput()
+    {
+        int fd = Interop.Fcntl(1, Interop.F_DUPFD_CLOEXEC, 3);
+        return fd >= 0 ? new ReadyPipe(new DescriptorHandle(fd)) : throw Interop.IOError("cannot keep the launcher's pipe (descriptor 1)", Interop.LastErrno);
+    }
+
+    /// <summary>Tells the launcher to exit 0, then closes the pipe; later calls do nothing.</summary>
+    public void Ready() => Send(ReadyLine);
+
+    /// <summary>Tells the launcher why the master cannot start; it prints this and exits non-zero.</summary>
+    public void Fail(string message) => Send(ErrorPrefix + message.ReplaceLineEndings(" "));
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _handle?.Dispose();
+            _handle = null;
+        }
+    }
+
+    private unsafe void Send(string line)
+    {
+        lock (_gate)
+        {
+            if (_handle is null)
+            {
+                return;
+            }
+
+            byte[] bytes = Encoding.UTF8.GetBytes(line + "\n");
+            fixed (byte* start = bytes)
+            {
+                // The launcher may already be gone (killed by the operator); the daemon carries on regardless.
+                _ = Interop.Write(_handle.Fd, start, (nuint)bytes.Length);
+            }
+
+            _handle.Dispose();
+            _handle = null;
+        }
+    }
+}

@@ -1,0 +1,128 @@
+using System.Runtime.InteropServices;
+using Prefork.Daemon;
+
+namespace Prefork;
+
+/// <summary>
+/// Signals a running daemon from any process, found through its pid file: what <c>prefork stop</c>
+/// and <c>prefork reload</c> call, and what an init script can call. The pid file's lock, not just the
+/// number in it, decides whether a daemon runs, so a recycled pid is never signalled.
+/// </summary>
+public static class DaemonSignals
+{
+    private static readonly TimeSpan PollEvery = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan KillWait = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Sends SIGTERM (a graceful stop) to the daemon named by <paramref name="pidPath"/> and waits up to
+    /// <paramref name="timeout"/> for it to go; then sends SIGKILL and waits a little more.
+    /// </summary>
+    /// <returns>True if a daemon was running and is gone; false if none was running.</returns>
+    /// <exception cref="IOException">The daemon survived SIGKILL, or the pid file cannot be read.</exception>
+    /// <exception cref="UnauthorizedAccessException">This user may not signal the daemon.</exception>
+    public static async Task<bool> StopAsync(string pidPath, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(pidPath);
+        if (PidFile.ReadRunning(pidPath) is not int pid)
+        {
+            return false;
+        }
+
+        Send(pid, Interop.SIGTERM);
+        if (await WaitForExitAsync(pid, timeout, cancellationToken).ConfigureAwait(false))
+        {
+            return true;
+        }
+
+        Send(pid, Interop.SIGKILL);
+        return await WaitForExitAsync(pid, KillWait, cancellationToken).ConfigureAwait(false)
+            ? true
+            : throw new IOException($"pid {pid} from {pidPath} is still alive after SIGKILL");
+    }
+
+    /// <summary>
+    /// Sends <paramref name="signal"/> to the daemon named by <paramref name="pidPath"/>: SIGHUP to reload,
+    /// SIGUSR1 (<c>(PosixSignal)10</c>) to reopen the logs, SIGTTIN/SIGTTOU to scale.
+    /// </summary>
+    /// <returns>The daemon's pid, or null if none was running.</returns>
+    /// <exception cref="UnauthorizedAccessException">This user may not signal the daemon.</exception>
+    public static Task<int?> SendAsync(string pidPath, PosixSignal signal)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(pidPath);
+        if (PidFile.ReadRunning(pidPath) is not int pid)
+        {
+            return Task.FromResult<int?>(null);
+        }
+
+        Send(pid, ToNumber(signal));
+        return Task.FromResult<int?>(pid);
+    }
+
+    /// <summary>The Linux number of a <see cref="PosixSignal"/>, whose named values are negative placeholders.</summary>
+    internal static int ToNumber(PosixSignal signal) => signal switch
+    {
+        PosixSignal.SIGHUP => 1,
+        PosixSignal.SIGINT => 2,
+        PosixSignal.SIGQUIT => 3,
+        PosixSignal.SIGTERM => 15,
+        PosixSignal.SIGCHLD => 17,
+        PosixSignal.SIGCONT => 18,
+        PosixSignal.SIGTSTP => 20,
+        PosixSignal.SIGTTIN => 21,
+        PosixSignal.SIGTTOU => 22,
+        PosixSignal.SIGWINCH => 28,
+        _ when (int)signal > 0 => (int)signal,
+        _ => throw new ArgumentOutOfRangeException(nameof(signal), signal, "not a signal this helper knows how to send"),
+    };
+
+    private static void Send(int pid, int signal)
+    {
+        if (Interop.Kill(pid, signal) != 0)
+        {
+            int errno = Interop.LastErrno;
+            if (errno == Interop.EPERM)
+            {
+                throw new UnauthorizedAccessException($"not allowed to signal pid {pid}: run as the daemon's user or root");
+            }
+        }
+    }
+
+    private static async Task<bool> WaitForExitAsync(int pid, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        while (IsAlive(pid))
+        {
+            if (Environment.TickCount64 >= deadline)
+            {
+                return false;
+            }
+
+            await Task.Delay(PollEvery, cancellationToken).ConfigureAwait(false);
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Alive and not a zombie: an exited daemon whose parent (often init in a container) has not reaped
+    /// it yet still answers kill(pid, 0), but it is gone for every purpose of a stop.
+    /// </summary>
+    private static bool IsAlive(int pid)
+    {
+        if (!PidFile.ProcessExists(pid))
+        {
+            return false;
+        }
+
+        try
+        {
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            char state = stat[stat.LastIndexOf(')') + 2];
+            return state is not ('Z' or 'X');
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+}

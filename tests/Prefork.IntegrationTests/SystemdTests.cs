@@ -1,0 +1,84 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Prefork.IntegrationTests.Support;
+
+namespace Prefork.IntegrationTests;
+
+/// <summary>Type=notify and socket activation, with the test playing systemd's part.</summary>
+public sealed class SystemdTests : IDisposable
+{
+    private readonly string _notifyPath = Path.Combine(Path.GetTempPath(), $"prefork-notify-{Guid.NewGuid():N}.sock");
+    private readonly Socket _notify = new(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+
+    public SystemdTests() => _notify.Bind(new UnixDomainSocketEndPoint(_notifyPath));
+
+    [Fact]
+    public async Task NotifySocket_GetsReady_ThenReloading_Ready_AndStopping()
+    {
+        await using HelloDaemon daemon = HelloDaemon.StartWith(
+            SampleBuild.Muxer, [SampleBuild.HelloDll], ["--prefork", "2"], environment: new() { ["NOTIFY_SOCKET"] = _notifyPath });
+
+        string ready = await ReceiveAsync();
+        Assert.Contains("READY=1", ready, StringComparison.Ordinal);
+        Assert.Contains($"MAINPID={daemon.Pid}", ready, StringComparison.Ordinal);
+        Assert.Equal(2, daemon.Children().Count);
+
+        daemon.Signal(1);
+        Assert.Contains("RELOADING=1", await ReceiveAsync(), StringComparison.Ordinal);
+        Assert.Contains("READY=1", await ReceiveAsync(), StringComparison.Ordinal);
+
+        daemon.Signal(ProcFs.SIGTERM);
+        Assert.Contains("STOPPING=1", await ReceiveAsync(), StringComparison.Ordinal);
+        Assert.Equal(0, await daemon.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+
+        // Only the master speaks for the daemon: children never saw NOTIFY_SOCKET.
+        Assert.Equal(0, _notify.Available);
+    }
+
+    [Fact]
+    public async Task SocketActivation_ServesOnThePassedSocket_InsteadOfListen()
+    {
+        using var passed = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        passed.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        passed.Listen(128);
+        int port = ((IPEndPoint)passed.LocalEndPoint!).Port;
+
+        // As systemd does: the socket as descriptor 3, LISTEN_PID naming the process that execs the daemon.
+        string script = string.Join(
+            "; ",
+            "import os, sys",
+            "os.dup2(int(sys.argv[1]), 3)",
+            "os.environ['LISTEN_FDS'] = '1'",
+            "os.environ['LISTEN_PID'] = str(os.getpid())",
+            "os.execvp(sys.argv[2], sys.argv[2:])");
+        int fd = (int)passed.SafeHandle.DangerousGetHandle();
+        ProcFs.ClearCloseOnExec(fd);
+        await using HelloDaemon daemon = HelloDaemon.StartWith(
+            "python3",
+            ["-c", script, fd.ToString(CultureInfo.InvariantCulture), SampleBuild.Muxer, SampleBuild.HelloDll],
+            ["--prefork", "2", "--listen", "127.0.0.1:1"],
+            addListen: false);
+
+        await Eventually.HoldsAsync(
+            async () => daemon.Children().Count == 2 && (await Http.TryGetAsync(port, "/"))?.Status == 200,
+            TimeSpan.FromSeconds(30),
+            () => daemon.Output);
+        Assert.Contains(int.Parse((await Http.GetAsync(port, "/pid")).Body, CultureInfo.InvariantCulture), daemon.Children());
+    }
+
+    private async Task<string> ReceiveAsync()
+    {
+        var buffer = new byte[4096];
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        int read = await _notify.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);
+        return Encoding.UTF8.GetString(buffer, 0, read);
+    }
+
+    public void Dispose()
+    {
+        _notify.Dispose();
+        File.Delete(_notifyPath);
+    }
+}
