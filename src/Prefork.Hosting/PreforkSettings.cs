@@ -8,7 +8,7 @@ namespace Prefork.Hosting;
 /// </summary>
 public sealed class PreforkSettings
 {
-    /// <summary>HOST:PORT addresses the master binds and every child serves ([::1]:PORT for IPv6). None: a job daemon.</summary>
+    /// <summary>HOST:PORT addresses the master binds and every child serves ([::1]:PORT for IPv6). None: a job daemon. Sockets passed by systemd (socket activation) take their place.</summary>
     public IList<string> Listen { get; } = [];
 
     /// <summary>See <see cref="PreforkOptions.Prefork"/>.</summary>

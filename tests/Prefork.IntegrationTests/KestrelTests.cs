@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
 using Prefork.IntegrationTests.Support;
 
 namespace Prefork.IntegrationTests;
@@ -177,5 +179,36 @@ public sealed class KestrelTests
 
         ProcFs.Kill(master, ProcFs.SIGTERM);
         await Eventually.HoldsAsync(() => !ProcFs.IsAlive(master) && !File.Exists(daemon.PidPath), Liveness, () => File.ReadAllText(daemon.ErrorLogPath));
+    }
+
+    [Fact]
+    public async Task SocketActivation_KestrelServesOnThePassedSocket_InsteadOfListen()
+    {
+        using var passed = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        passed.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        passed.Listen(128);
+        int port = ((IPEndPoint)passed.LocalEndPoint!).Port;
+
+        // As systemd does (see SystemdTests): the socket as descriptor 3, LISTEN_PID naming the exec'd process.
+        string script = string.Join(
+            "; ",
+            "import os, sys",
+            "os.dup2(int(sys.argv[1]), 3)",
+            "os.environ['LISTEN_FDS'] = '1'",
+            "os.environ['LISTEN_PID'] = str(os.getpid())",
+            "os.execvp(sys.argv[2], sys.argv[2:])");
+        int fd = (int)passed.SafeHandle.DangerousGetHandle();
+        ProcFs.ClearCloseOnExec(fd);
+        await using HelloDaemon daemon = HelloDaemon.StartWith(
+            "python3",
+            ["-c", script, fd.ToString(CultureInfo.InvariantCulture), SampleBuild.Muxer, SampleBuild.KestrelHelloDll],
+            ["--prefork", "2", "--listen", "127.0.0.1:1"],
+            addListen: false);
+
+        await Eventually.HoldsAsync(
+            async () => daemon.Children().Count == 2 && (await Http.TryGetAsync(port, "/"))?.Status == 200,
+            Liveness,
+            () => daemon.Output);
+        Assert.Contains(int.Parse((await Http.GetAsync(port, "/pid")).Body, CultureInfo.InvariantCulture), daemon.Children());
     }
 }
