@@ -7,36 +7,31 @@ internal static class SampleBuild
         ? path
         : "dotnet";
 
-    public static string OutputDirectory { get; } = Locate();
+    public static string OutputDirectory { get; } = Locate("Hello");
+
+    public static string KestrelHelloDll => Path.Combine(Locate("KestrelHello"), "KestrelHello.dll");
+
+    public static string HostingAppDll => Path.Combine(Locate("Prefork.HostingApp", "tests"), "Prefork.HostingApp.dll");
 
     public static string HelloDll => Path.Combine(OutputDirectory, "Hello.dll");
 
     public static string HelloApphost => Path.Combine(OutputDirectory, "Hello");
 
     /// <summary>The `prefork` tool, run as <c>dotnet Prefork.Cli.dll</c>.</summary>
-    public static string CliDll => Sibling(Path.Combine("src", "Prefork.Cli"), "Prefork.Cli.dll");
+    public static string CliDll => Path.Combine(Locate("Prefork.Cli", "src"), "Prefork.Cli.dll");
 
     /// <summary>The torn-read test's writer process.</summary>
-    public static string HammerDll => Sibling(Path.Combine("tests", "Prefork.ScoreboardHammer"), "Prefork.ScoreboardHammer.dll");
+    public static string HammerDll => Path.Combine(Locate("Prefork.ScoreboardHammer", "tests"), "Prefork.ScoreboardHammer.dll");
 
-    private static string Sibling(string project, string dll)
+    private static string Locate(string sample, string folder = "samples")
     {
-        // Same configuration and framework as the sample, under another project's bin.
-        var sample = new DirectoryInfo(OutputDirectory);
-        DirectoryInfo repo = sample.Parent!.Parent!.Parent!.Parent!.Parent!;
-        string path = Path.Combine(repo.FullName, project, "bin", sample.Parent!.Name, sample.Name, dll);
-        return File.Exists(path) ? path : throw new FileNotFoundException($"{dll} is not built at {path}; build the solution first");
-    }
-
-    private static string Locate()
-    {
-        // tests/Prefork.IntegrationTests/bin/<Configuration>/<tfm>/ → samples/Hello/bin/<Configuration>/<tfm>/
+        // tests/Prefork.IntegrationTests/bin/<Configuration>/<tfm>/ → samples/<sample>/bin/<Configuration>/<tfm>/
         var testOutput = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
         string tfm = testOutput.Name;
         string configuration = testOutput.Parent!.Name;
         DirectoryInfo repo = testOutput.Parent!.Parent!.Parent!.Parent!.Parent!;
-        string directory = Path.Combine(repo.FullName, "samples", "Hello", "bin", configuration, tfm);
-        return File.Exists(Path.Combine(directory, "Hello.dll"))
+        string directory = Path.Combine(repo.FullName, folder, sample, "bin", configuration, tfm);
+        return File.Exists(Path.Combine(directory, sample + ".dll"))
             ? directory
             : throw new FileNotFoundException($"the sample is not built at {directory}; build the solution first");
     }

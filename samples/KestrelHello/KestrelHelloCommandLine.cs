@@ -1,0 +1,147 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Net;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Prefork;
+using Prefork.AspNetCore;
+
+namespace KestrelHello;
+
+/// <summary>
+/// The sample's command line: the option names of samples/Hello where they apply, so an operator
+/// switches between the two without relearning them.
+/// </summary>
+internal sealed class KestrelHelloCommandLine
+{
+    private static readonly Dictionary<string, string> CliNames = new()
+    {
+        [nameof(PreforkOptions.Prefork)] = "--prefork",
+        [nameof(PreforkOptions.MaxChildren)] = "--max-children",
+        [nameof(PreforkOptions.Daemonize)] = "--daemonize",
+        [nameof(PreforkOptions.PidPath)] = "--pid-file",
+        [nameof(PreforkOptions.ErrorLogPath)] = "--error-log",
+        [nameof(PreforkOptions.ScoreboardPath)] = "--scoreboard",
+        [nameof(PreforkOptions.MaxRequestsPerChild)] = "--max-requests",
+        [nameof(PreforkOptions.GracefulTimeout)] = "--graceful-timeout",
+        [nameof(PreforkOptions.AutoReloadCheckEvery)] = "--auto-reload-every",
+    };
+
+    private readonly Option<string[]> _listen = new("--listen")
+    {
+        Description = "HOST:PORT to listen on; repeat for more ([::1]:PORT for IPv6)",
+        DefaultValueFactory = _ => ["127.0.0.1:8081"],
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    private readonly Option<int> _prefork = new("--prefork") { Description = "Kestrel children to keep (0: serve from one process)", DefaultValueFactory = _ => 3 };
+    private readonly Option<int> _maxChildren = new("--max-children") { Description = "ceiling for the pool when every child is busy", DefaultValueFactory = _ => 150 };
+    private readonly Option<bool> _daemonize = new("--daemonize") { Description = "detach and run in the background (needs --pid-file and --error-log)" };
+    private readonly Option<string?> _pidFile = new("--pid-file") { Description = "pid file path" };
+    private readonly Option<string?> _errorLog = new("--error-log") { Description = "error log path" };
+    private readonly Option<string?> _scoreboard = new("--scoreboard") { Description = "scoreboard file, readable by `prefork status`" };
+    private readonly Option<long?> _maxRequests = new("--max-requests") { Description = "recycle a child after this many requests" };
+    private readonly Option<double> _gracefulTimeout = new("--graceful-timeout") { Description = "seconds children get to finish on stop", DefaultValueFactory = _ => 30 };
+    private readonly Option<double?> _autoReloadEvery = new("--auto-reload-every") { Description = "seconds between checks for a changed program (reloads it)" };
+    private readonly Option<int> _busyAt = new("--busy-at") { Description = "requests in flight that make a child busy in the scoreboard", DefaultValueFactory = _ => 1 };
+
+    public KestrelHelloCommandLine()
+    {
+        Root = new RootCommand("KestrelHello: a minimal API served by preforked Kestrel children, built on Prefork.AspNetCore.")
+        {
+            _listen, _prefork, _maxChildren, _daemonize, _pidFile, _errorLog, _scoreboard, _maxRequests, _gracefulTimeout, _autoReloadEvery, _busyAt,
+        };
+    }
+
+    public RootCommand Root { get; }
+
+    public static string CliName(string option) => CliNames.TryGetValue(option, out string? name) ? name : option;
+
+    public static int Fail(string message)
+    {
+        Console.Error.WriteLine($"kestrelhello: error: {message}");
+        return 2;
+    }
+
+    public bool TryBuildOptions(ParseResult parsed, out PreforkOptions? options, out string? problem)
+    {
+        options = null;
+        List<IPEndPoint> endpoints = [];
+        foreach (string text in parsed.GetValue(_listen) ?? [])
+        {
+            if (!ListenAddress.TryParse(text, out IPEndPoint? endpoint, out string? why))
+            {
+                problem = $"--listen: {why}";
+                return false;
+            }
+
+            endpoints.Add(endpoint!);
+        }
+
+        int busyAt = parsed.GetValue(_busyAt);
+        if (busyAt < 1)
+        {
+            problem = $"--busy-at: must be 1 or more (got {busyAt})";
+            return false;
+        }
+
+        double? autoReload = parsed.GetValue(_autoReloadEvery);
+        options = new PreforkOptions
+        {
+            Daemonize = parsed.GetValue(_daemonize),
+            Prefork = parsed.GetValue(_prefork),
+            MaxChildren = parsed.GetValue(_maxChildren),
+            PidPath = parsed.GetValue(_pidFile),
+            ErrorLogPath = parsed.GetValue(_errorLog),
+            ScoreboardPath = parsed.GetValue(_scoreboard),
+            MaxRequestsPerChild = parsed.GetValue(_maxRequests),
+            GracefulTimeout = TimeSpan.FromSeconds(parsed.GetValue(_gracefulTimeout)),
+            AutoReloadCheckEvery = autoReload is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
+            AfterInit = (master, _) =>
+            {
+                // Sockets systemd passed (socket activation) replace the --listen addresses, as in samples/Hello.
+                if (master.Listeners.Count > 0)
+                {
+                    return Task.CompletedTask;
+                }
+
+                foreach (IPEndPoint endpoint in endpoints)
+                {
+                    master.ListenTcp(endpoint);
+                }
+
+                return Task.CompletedTask;
+            },
+
+            // The program's options are not the app's configuration: the app gets no arguments.
+            MainLoop = worker => PreforkKestrel.RunAsync(worker, [], MapRoutes, prefork: kestrel => kestrel.BusyAt = busyAt),
+        };
+        problem = null;
+        return true;
+    }
+
+    /// <summary>The routes of samples/Hello, so the same tests and benchmarks run against both.</summary>
+    private static void MapRoutes(WebApplication app)
+    {
+        byte[] hello = "Hello, World!"u8.ToArray();
+        byte[] pid = Encoding.ASCII.GetBytes(Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+        app.MapGet("/", (HttpContext context) => WriteAsync(context, hello));
+        app.MapGet("/pid", (HttpContext context) => WriteAsync(context, pid));
+        app.MapGet("/sleep/{ms:int}", async (int ms, HttpContext context) =>
+        {
+            // A slow request that a graceful stop lets finish; a client that leaves cancels it. It
+            // answers with the pid, as samples/Hello does, so a test sees which child served it.
+            await Task.Delay(Math.Clamp(ms, 0, 60_000), context.RequestAborted).ConfigureAwait(false);
+            await WriteAsync(context, pid).ConfigureAwait(false);
+        });
+    }
+
+    /// <summary>A fixed body with its Content-Length, as samples/Hello answers (no chunked encoding).</summary>
+    private static Task WriteAsync(HttpContext context, byte[] body)
+    {
+        context.Response.ContentType = "text/plain";
+        context.Response.ContentLength = body.Length;
+        return context.Response.Body.WriteAsync(body, 0, body.Length, context.RequestAborted);
+    }
+}
