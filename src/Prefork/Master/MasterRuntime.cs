@@ -732,7 +732,12 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
             long now = Now;
             foreach (WorkerProcess worker in _table.All)
             {
-                SlotSnapshot slot = _scoreboard.Read(worker.Slot);
+                // Bounded: a slot whose writer died mid-write must not stall the master; try next tick.
+                if (!_scoreboard.TryRead(worker.Slot, 1000, out SlotSnapshot slot))
+                {
+                    continue;
+                }
+
                 if (slot.Pid != worker.Pid)
                 {
                     continue;
@@ -798,7 +803,12 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
                     continue;
                 }
 
-                SlotSnapshot slot = _scoreboard.Read(worker.Slot);
+                // Bounded: a slot whose writer died mid-write must not stall the master; try next tick.
+                if (!_scoreboard.TryRead(worker.Slot, 1000, out SlotSnapshot slot))
+                {
+                    continue;
+                }
+
                 if (slot.Pid == worker.Pid && RequestTimeoutPolicy.IsHung(slot.State, slot.RequestStartTicks, now, _ticks.ResumedTicks, timeout))
                 {
                     double age = RequestTimeoutPolicy.RequestAge(slot.RequestStartTicks, now, _ticks.ResumedTicks) / 1000.0;

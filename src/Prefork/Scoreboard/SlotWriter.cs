@@ -64,12 +64,27 @@ internal sealed unsafe class SlotWriter
 
     public void Heartbeat() => Volatile.Write(ref _slot->HeartbeatTicks, Environment.TickCount64);
 
-    public void CountRequests(long count) => Volatile.Write(ref _slot->Requests, _slot->Requests + count);
+    /// <summary>Atomic: requests may end on several threads of one worker at once.</summary>
+    public void CountRequests(long count) => Interlocked.Add(ref _slot->Requests, count);
 
+    /// <summary>
+    /// Takes the slot for writing: the sequence goes from even to odd by compare-and-swap, so two threads
+    /// of one worker (concurrent requests under Kestrel, or several connections) never both write.
+    /// A plain increment let two writers leave the sequence odd for good, and the master spun on it.
+    /// </summary>
     private void BeginWrite()
     {
-        Volatile.Write(ref _slot->Sequence, _slot->Sequence + 1);
-        Interlocked.MemoryBarrier();
+        var spinner = default(SpinWait);
+        while (true)
+        {
+            uint sequence = Volatile.Read(ref _slot->Sequence);
+            if ((sequence & 1) == 0 && Interlocked.CompareExchange(ref _slot->Sequence, sequence + 1, sequence) == sequence)
+            {
+                return;
+            }
+
+            spinner.SpinOnce();
+        }
     }
 
     private void EndWrite()

@@ -27,6 +27,28 @@ public sealed class ScoreboardTests : IDisposable
     }
 
     [Fact]
+    public void ConcurrentWritersInOneWorker_NeverLeaveTheSlotLocked_NorLoseCounts()
+    {
+        using ScoreboardMemory memory = ScoreboardMemory.Create(null, 1, Environment.ProcessId);
+        var writer = new SlotWriter(memory, 0);
+        var reader = new ScoreboardReader(memory);
+        writer.Start(Environment.ProcessId, 1);
+
+        // Kestrel marks busy/idle and counts requests from many threads of one process at once.
+        Parallel.For(0, 8, thread =>
+        {
+            for (int i = 0; i < 20_000; i++)
+            {
+                writer.SetState(i % 2 == 0 ? WorkerState.Busy : WorkerState.Idle, thread);
+                writer.CountRequests(1);
+            }
+        });
+
+        Assert.True(reader.TryRead(0, 10, out SlotSnapshot after), "the slot was left mid-write");
+        Assert.Equal(8 * 20_000L, after.Requests);
+    }
+
+    [Fact]
     public void FileScoreboard_IsPrivate_AndReadableByAnotherMapping()
     {
         using ScoreboardMemory memory = ScoreboardMemory.Create(_path, 3, Environment.ProcessId);
