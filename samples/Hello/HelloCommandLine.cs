@@ -135,17 +135,7 @@ internal sealed class HelloCommandLine
             IdleTimeout = TimeSpan.FromSeconds(parsed.GetValue(_idleTimeout)),
             AfterInit = (master, _) =>
             {
-                // Sockets systemd passed (socket activation) replace the --listen addresses.
-                if (master.Listeners.Count > 0)
-                {
-                    return Task.CompletedTask;
-                }
-
-                foreach (IPEndPoint endpoint in endpoints)
-                {
-                    master.ListenTcp(endpoint);
-                }
-
+                master.ListenTcpUnlessPassed(endpoints);
                 return Task.CompletedTask;
             },
             MainLoop = worker => worker.RunAcceptLoopAsync(new HelloConnectionHandler(worker).ServeAsync, acceptOptions),

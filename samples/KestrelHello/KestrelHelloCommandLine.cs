@@ -100,17 +100,7 @@ internal sealed class KestrelHelloCommandLine
             AutoReloadCheckEvery = autoReload is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
             AfterInit = (master, _) =>
             {
-                // Sockets systemd passed (socket activation) replace the --listen addresses, as in samples/Hello.
-                if (master.Listeners.Count > 0)
-                {
-                    return Task.CompletedTask;
-                }
-
-                foreach (IPEndPoint endpoint in endpoints)
-                {
-                    master.ListenTcp(endpoint);
-                }
-
+                master.ListenTcpUnlessPassed(endpoints);
                 return Task.CompletedTask;
             },
 

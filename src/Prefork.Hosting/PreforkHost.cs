@@ -106,17 +106,7 @@ public static class PreforkHost
             GracefulTimeout = settings.GracefulTimeout,
             AfterInit = (master, _) =>
             {
-                // Sockets systemd passed (socket activation) replace the configured addresses.
-                if (master.Listeners.Count > 0)
-                {
-                    return Task.CompletedTask;
-                }
-
-                foreach (IPEndPoint endpoint in endpoints)
-                {
-                    master.ListenTcp(endpoint);
-                }
-
+                master.ListenTcpUnlessPassed(endpoints);
                 return Task.CompletedTask;
             },
 

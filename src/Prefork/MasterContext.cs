@@ -29,6 +29,24 @@ public sealed class MasterContext
     /// <exception cref="ListenException">The address cannot be bound; the message says why and what to do.</exception>
     public Socket ListenTcp(IPEndPoint endpoint, int backlog = 1024) => _listeners.Bind(endpoint, backlog);
 
+    /// <summary>
+    /// Binds <paramref name="endpoints"/>, unless systemd already passed listening sockets (socket
+    /// activation): those then replace the configured addresses, as operators of socket units expect.
+    /// </summary>
+    public void ListenTcpUnlessPassed(IEnumerable<IPEndPoint> endpoints, int backlog = 1024)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        if (_listeners.Sockets.Count > 0)
+        {
+            return;
+        }
+
+        foreach (IPEndPoint endpoint in endpoints)
+        {
+            _listeners.Bind(endpoint, backlog);
+        }
+    }
+
     /// <summary>Shares a socket the program opened itself (for example one passed by systemd).</summary>
     public void AddListener(Socket listeningSocket) => _listeners.Add(listeningSocket);
 }

@@ -18,32 +18,7 @@ public sealed partial class ReloadTests
         await using HelloDaemon daemon = HelloDaemon.Start("--prefork", "3", "--max-children", "3");
         await daemon.WaitUntilServingAsync(3);
 
-        var load = new LoadClient();
-        using var stop = new CancellationTokenSource();
-        Task running = load.RunAsync(daemon.Port, connections: 8, keepAlive, stop.Token);
-        try
-        {
-            for (int reload = 1; reload <= 4; reload++)
-            {
-                HashSet<int> before = [.. daemon.Children()];
-                daemon.Signal(SIGHUP);
-                int generation = reload + 1;
-                await Eventually.HoldsAsync(
-                    () => daemon.Output.Contains($"reload: generation {generation} serving alone", StringComparison.Ordinal),
-                    Liveness,
-                    () => $"reload {reload} did not finish:\n{daemon.Output}");
-                await Eventually.HoldsAsync(() => daemon.Children().Count == 3, Liveness, () => daemon.Output);
-                Assert.Empty(before.Intersect(daemon.Children()));
-            }
-        }
-        finally
-        {
-            await stop.CancelAsync();
-            await running;
-        }
-
-        Assert.True(load.Succeeded > 100, $"only {load.Succeeded} requests ran");
-        Assert.True(load.Failed == 0, $"{load.Failed} failed: {string.Join("; ", load.Errors)}");
+        await ReloadUnderLoad.RunAsync(daemon, children: 3, reloads: 4, keepAlive, Liveness);
     }
 
     [Fact]
