@@ -1,8 +1,9 @@
 using System.CommandLine;
 using Prefork.Cli;
 
-// `prefork status --scoreboard P [--json] [--watch]`: reads a running daemon's scoreboard. Problems
-// with the file are one line on standard error and exit code 1, never a stack trace.
+// `prefork status --scoreboard P [--json] [--watch]`: reads a running daemon's scoreboard.
+// `prefork stop|reload|reopen-logs|scale ±N --pid-file P`: signals the daemon named by its pid file.
+// Problems are one line on standard error and exit code 1, never a stack trace.
 var scoreboard = new Option<string>("--scoreboard") { Description = "the daemon's scoreboard file (its ScoreboardPath)", Required = true };
 var json = new Option<bool>("--json") { Description = "print one JSON object instead of a table" };
 var watch = new Option<bool>("--watch") { Description = "refresh every --interval seconds until Ctrl-C" };
@@ -15,5 +16,25 @@ var status = new Command("status", "Show every worker of a running daemon: slot,
 status.SetAction((parsed, cancel) => StatusCommand.RunAsync(
     parsed.GetValue(scoreboard)!, parsed.GetValue(json), parsed.GetValue(watch), TimeSpan.FromSeconds(Math.Max(0.1, parsed.GetValue(interval))), cancel));
 
-var root = new RootCommand("prefork: tools for Prefork daemons.") { status };
+Option<string> PidFileOption() => new("--pid-file") { Description = "the daemon's pid file (its PidPath)", Required = true };
+
+var stopPidFile = PidFileOption();
+var stopTimeout = new Option<double>("--timeout") { Description = "seconds to wait for a graceful stop before SIGKILL", DefaultValueFactory = _ => 30 };
+var stop = new Command("stop", "Stop the daemon gracefully (SIGTERM), wait for it to go, SIGKILL after --timeout.") { stopPidFile, stopTimeout };
+stop.SetAction((parsed, cancel) => ControlCommands.StopAsync(parsed.GetValue(stopPidFile)!, TimeSpan.FromSeconds(parsed.GetValue(stopTimeout)), cancel));
+
+var reloadPidFile = PidFileOption();
+var reload = new Command("reload", "Start a new generation of children from the program on disk (SIGHUP).") { reloadPidFile };
+reload.SetAction((parsed, _) => ControlCommands.ReloadAsync(parsed.GetValue(reloadPidFile)!));
+
+var reopenPidFile = PidFileOption();
+var reopen = new Command("reopen-logs", "Reopen the error and access logs after rotation (SIGUSR1).") { reopenPidFile };
+reopen.SetAction((parsed, _) => ControlCommands.ReopenLogsAsync(parsed.GetValue(reopenPidFile)!));
+
+var scalePidFile = PidFileOption();
+var change = new Argument<string>("change") { Description = "+N or -N: raise or lower the children floor by N (SIGTTIN/SIGTTOU)" };
+var scale = new Command("scale", "Raise or lower the number of children kept (the floor).") { change, scalePidFile };
+scale.SetAction((parsed, cancel) => ControlCommands.ScaleAsync(parsed.GetValue(scalePidFile)!, parsed.GetValue(change)!, cancel));
+
+var root = new RootCommand("prefork: tools for Prefork daemons.") { status, stop, reload, reopen, scale };
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

@@ -141,7 +141,9 @@ public sealed class ScalingTests : IDisposable
         daemon.Signal(ProcFs.SIGCONT);
 
         Assert.Equal(200, (await slow).Status);
-        Assert.Contains("ticks stopped", daemon.Output, StringComparison.Ordinal);
+
+        // The master's line about its pause goes through the logger's queue: it may trail the answer.
+        await Eventually.HoldsAsync(() => daemon.Output.Contains("ticks stopped", StringComparison.Ordinal), Liveness, () => daemon.Output);
         Assert.DoesNotContain("busy on one request", daemon.Output, StringComparison.Ordinal);
     }
 
@@ -202,7 +204,7 @@ public sealed class ScalingTests : IDisposable
     }
 
     private static Task<(int Exit, string Output, string Error)> RunHammerAsync(params string[] arguments) =>
-        RunAsync(SampleBuild.HammerDll, arguments);
+        ShortProcess.RunAsync(SampleBuild.HammerDll, arguments, Liveness);
 
     private static async Task<HashSet<int>> StatusPidsAsync(string scoreboard)
     {
@@ -218,39 +220,7 @@ public sealed class ScalingTests : IDisposable
     }
 
     private static Task<(int Exit, string Output, string Error)> RunCliAsync(params string[] arguments) =>
-        RunAsync(SampleBuild.CliDll, arguments);
-
-    private static async Task<(int Exit, string Output, string Error)> RunAsync(string dll, string[] arguments)
-    {
-        var info = new ProcessStartInfo(SampleBuild.Muxer)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.ArgumentList.Add(dll);
-        foreach (string argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        using Process process = Process.Start(info)!;
-        Task<string> output = process.StandardOutput.ReadToEndAsync();
-        Task<string> error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(Liveness);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            // Never leave a helper behind, even when the test fails.
-            process.Kill();
-            throw;
-        }
-
-        return (process.ExitCode, await output, await error);
-    }
+        ShortProcess.RunCliAsync(arguments);
 
     private static string Invariant(double value) => value.ToString(CultureInfo.InvariantCulture);
 }
