@@ -123,6 +123,40 @@ public sealed class ControlSocketTests : IDisposable
     }
 
     [Fact]
+    public async Task WithoutChildren_TheMasterReportsItselfAndCountsItsOwnRequests()
+    {
+        string control = Path.Combine(_folder, "control.sock");
+        await using HelloDaemon daemon = HelloDaemon.Start("--prefork", "0", "--control-socket", control);
+        await daemon.WaitUntilServingAsync(0);
+
+        using (JsonDocument status = await StatusAsync(control))
+        {
+            JsonElement only = Assert.Single(status.RootElement.GetProperty("workers").EnumerateArray());
+            Assert.Equal(daemon.Pid, only.GetProperty("pid").GetInt32());
+            Assert.Equal(daemon.Pid, status.RootElement.GetProperty("master_pid").GetInt32());
+        }
+
+        // Nothing in flight: the published total catches up with the master's own slot.
+        double before = 0;
+        await Eventually.HoldsAsync(
+            async () =>
+            {
+                using JsonDocument status = await StatusAsync(control);
+                before = (await MetricsAsync(control))["prefork_requests_total"];
+                return before == status.RootElement.GetProperty("workers")[0].GetProperty("requests").GetInt64();
+            },
+            Liveness,
+            () => $"requests_total never matched the slot\n{daemon.Output}");
+        for (int i = 0; i < 5; i++)
+        {
+            Assert.Equal(200, (await Http.GetAsync(daemon.Port, "/")).Status);
+        }
+
+        await MetricEventuallyAsync(control, "prefork_requests_total", before + 5, daemon);
+        Assert.Equal(0, (await MetricsAsync(control))["prefork_spawns_total"]);
+    }
+
+    [Fact]
     public async Task ClientsThatSendNothing_NeitherStallSupervisionNorKeepTheSocketBusyForever()
     {
         string control = Path.Combine(_folder, "control.sock");
