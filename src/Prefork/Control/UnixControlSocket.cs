@@ -58,14 +58,20 @@ internal sealed class UnixControlSocket : IDisposable
     /// <exception cref="IOException">The path holds something else, a live daemon's socket, or cannot be written.</exception>
     public static UnixControlSocket Bind(string path, int backlog)
     {
-        bool stale = RefuseUnlessFreeOrStale(path);
         string folder = System.IO.Path.GetDirectoryName(path) ?? "/";
+        if (!Directory.Exists(folder))
+        {
+            // Creating it would hide a typo, and give the folder a mode nobody chose.
+            throw new IOException($"the folder {folder} does not exist; create it or choose another path");
+        }
+
+        bool stale = RefuseUnlessFreeOrStale(path);
         string hidden = System.IO.Path.Join(folder, ".prefork-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4)));
         try
         {
             Directory.CreateDirectory(hidden, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
-        catch (UnauthorizedAccessException e)
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
         {
             throw new IOException($"cannot create the control socket in {folder}: {e.Message}", e);
         }
@@ -128,10 +134,15 @@ internal sealed class UnixControlSocket : IDisposable
             throw new IOException($"{path} exists and is not a socket; remove it or choose another path (only a stale socket is replaced)");
         }
 
-        using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        // Non-blocking: a live listener with a full backlog answers EAGAIN instead of holding the start.
+        using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { Blocking = false };
         try
         {
             probe.Connect(new UnixDomainSocketEndPoint(path));
+        }
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress)
+        {
+            throw new IOException($"{path} is the live control socket of another process (it is busy); stop it or choose another path", e);
         }
         catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionRefused)
         {

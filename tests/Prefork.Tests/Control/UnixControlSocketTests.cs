@@ -80,6 +80,15 @@ public sealed class UnixControlSocketTests : IDisposable
     }
 
     [Fact]
+    public void AMissingFolder_IsNamed_NotCreated()
+    {
+        string folder = _folder.File("missing");
+        IOException error = Assert.Throws<IOException>(() => UnixControlSocket.Bind(Path.Combine(folder, "control.sock"), 4));
+        Assert.Contains("does not exist", error.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(folder));
+    }
+
+    [Fact]
     public void ASocketReplacedSinceBinding_IsNotRemoved()
     {
         string path = _folder.File("control.sock");
