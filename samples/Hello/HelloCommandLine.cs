@@ -17,6 +17,8 @@ internal sealed class HelloCommandLine
         [nameof(PreforkOptions.ErrorLogPath)] = "--error-log",
         [nameof(PreforkOptions.AccessLogPath)] = "--access-log",
         [nameof(PreforkOptions.ScoreboardPath)] = "--scoreboard",
+        [nameof(PreforkOptions.ControlSocketPath)] = "--control-socket",
+        [nameof(PreforkOptions.ControlPort)] = "--control-port",
         [nameof(PreforkOptions.RequireRoot)] = "--require-root",
         [nameof(PreforkOptions.AutoReloadCheckEvery)] = "--auto-reload-every",
         [nameof(PreforkOptions.MaxRequestsPerChild)] = "--max-requests",
@@ -44,6 +46,8 @@ internal sealed class HelloCommandLine
     private readonly Option<string?> _errorLog = new("--error-log") { Description = "error log path" };
     private readonly Option<string?> _accessLog = new("--access-log") { Description = "access log path (Common Log Format)" };
     private readonly Option<string?> _scoreboard = new("--scoreboard") { Description = "scoreboard file, readable by `prefork status`" };
+    private readonly Option<string?> _controlSocket = new("--control-socket") { Description = "Unix socket (mode 0600) serving GET /status and /metrics, for `prefork status --control`" };
+    private readonly Option<int?> _controlPort = new("--control-port") { Description = "also serve /status and /metrics on this TCP port of 127.0.0.1" };
     private readonly Option<bool> _requireRoot = new("--require-root") { Description = "refuse to start unless root" };
     private readonly Option<double?> _autoReloadEvery = new("--auto-reload-every") { Description = "seconds between checks for a changed program (reloads it)" };
     private readonly Option<long?> _maxRequests = new("--max-requests") { Description = "recycle a child after this many requests" };
@@ -67,7 +71,7 @@ internal sealed class HelloCommandLine
         {
             _listen, _prefork, _maxChildren, _daemonize, _pidFile, _errorLog, _accessLog, _scoreboard, _requireRoot,
             _autoReloadEvery, _maxRequests, _killOnDisconnect, _cancelOnDisconnect, _user, _group, _workerConnections, _gracefulTimeout, _workerTimeout, _umask,
-            _minSpare, _idleTimeout, _crashOnStart,
+            _minSpare, _idleTimeout, _controlSocket, _controlPort, _crashOnStart,
         };
     }
 
@@ -123,6 +127,8 @@ internal sealed class HelloCommandLine
             ErrorLogPath = parsed.GetValue(_errorLog),
             AccessLogPath = parsed.GetValue(_accessLog),
             ScoreboardPath = parsed.GetValue(_scoreboard),
+            ControlSocketPath = parsed.GetValue(_controlSocket),
+            ControlPort = parsed.GetValue(_controlPort),
             RequireRoot = parsed.GetValue(_requireRoot),
             AutoReloadCheckEvery = autoReload is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
             MaxRequestsPerChild = parsed.GetValue(_maxRequests),

@@ -23,6 +23,8 @@ internal sealed class KestrelHelloCommandLine
         [nameof(PreforkOptions.PidPath)] = "--pid-file",
         [nameof(PreforkOptions.ErrorLogPath)] = "--error-log",
         [nameof(PreforkOptions.ScoreboardPath)] = "--scoreboard",
+        [nameof(PreforkOptions.ControlSocketPath)] = "--control-socket",
+        [nameof(PreforkOptions.ControlPort)] = "--control-port",
         [nameof(PreforkOptions.MaxRequestsPerChild)] = "--max-requests",
         [nameof(PreforkOptions.GracefulTimeout)] = "--graceful-timeout",
         [nameof(PreforkOptions.AutoReloadCheckEvery)] = "--auto-reload-every",
@@ -41,6 +43,8 @@ internal sealed class KestrelHelloCommandLine
     private readonly Option<string?> _pidFile = new("--pid-file") { Description = "pid file path" };
     private readonly Option<string?> _errorLog = new("--error-log") { Description = "error log path" };
     private readonly Option<string?> _scoreboard = new("--scoreboard") { Description = "scoreboard file, readable by `prefork status`" };
+    private readonly Option<string?> _controlSocket = new("--control-socket") { Description = "Unix socket (mode 0600) serving GET /status and /metrics, for `prefork status --control`" };
+    private readonly Option<int?> _controlPort = new("--control-port") { Description = "also serve /status and /metrics on this TCP port of 127.0.0.1" };
     private readonly Option<long?> _maxRequests = new("--max-requests") { Description = "recycle a child after this many requests" };
     private readonly Option<double> _gracefulTimeout = new("--graceful-timeout") { Description = "seconds children get to finish on stop", DefaultValueFactory = _ => 30 };
     private readonly Option<double?> _autoReloadEvery = new("--auto-reload-every") { Description = "seconds between checks for a changed program (reloads it)" };
@@ -50,7 +54,7 @@ internal sealed class KestrelHelloCommandLine
     {
         Root = new RootCommand("KestrelHello: a minimal API served by preforked Kestrel children, built on Prefork.AspNetCore.")
         {
-            _listen, _prefork, _maxChildren, _daemonize, _pidFile, _errorLog, _scoreboard, _maxRequests, _gracefulTimeout, _autoReloadEvery, _busyAt,
+            _listen, _prefork, _maxChildren, _daemonize, _pidFile, _errorLog, _scoreboard, _controlSocket, _controlPort, _maxRequests, _gracefulTimeout, _autoReloadEvery, _busyAt,
         };
     }
 
@@ -95,6 +99,8 @@ internal sealed class KestrelHelloCommandLine
             PidPath = parsed.GetValue(_pidFile),
             ErrorLogPath = parsed.GetValue(_errorLog),
             ScoreboardPath = parsed.GetValue(_scoreboard),
+            ControlSocketPath = parsed.GetValue(_controlSocket),
+            ControlPort = parsed.GetValue(_controlPort),
             MaxRequestsPerChild = parsed.GetValue(_maxRequests),
             GracefulTimeout = TimeSpan.FromSeconds(parsed.GetValue(_gracefulTimeout)),
             AutoReloadCheckEvery = autoReload is { } seconds ? TimeSpan.FromSeconds(seconds) : null,

@@ -1,20 +1,26 @@
 using System.CommandLine;
 using Prefork.Cli;
 
-// `prefork status --scoreboard P [--json] [--watch]`: reads a running daemon's scoreboard.
+// `prefork status --scoreboard P | --control S [--json] [--watch]`: a running daemon's workers, from its
+// scoreboard or from its master's control socket. `prefork metrics --control S`: its Prometheus text.
 // `prefork stop|reload|reopen-logs|scale ±N --pid-file P`: signals the daemon named by its pid file.
 // Problems are one line on standard error and exit code 1, never a stack trace.
-var scoreboard = new Option<string>("--scoreboard") { Description = "the daemon's scoreboard file (its ScoreboardPath)", Required = true };
+var scoreboard = new Option<string?>("--scoreboard") { Description = "the daemon's scoreboard file (its ScoreboardPath); or use --control" };
+var control = new Option<string?>("--control") { Description = "the daemon's control socket (its ControlSocketPath); or use --scoreboard" };
 var json = new Option<bool>("--json") { Description = "print one JSON object instead of a table" };
 var watch = new Option<bool>("--watch") { Description = "refresh every --interval seconds until Ctrl-C" };
 var interval = new Option<double>("--interval") { Description = "seconds between refreshes with --watch", DefaultValueFactory = _ => 1 };
 
 var status = new Command("status", "Show every worker of a running daemon: slot, pid, generation, state, requests, request age, uptime.")
 {
-    scoreboard, json, watch, interval,
+    scoreboard, control, json, watch, interval,
 };
 status.SetAction((parsed, cancel) => StatusCommand.RunAsync(
-    parsed.GetValue(scoreboard)!, parsed.GetValue(json), parsed.GetValue(watch), TimeSpan.FromSeconds(Math.Max(0.1, parsed.GetValue(interval))), cancel));
+    parsed.GetValue(scoreboard), parsed.GetValue(control), parsed.GetValue(json), parsed.GetValue(watch), TimeSpan.FromSeconds(Math.Max(0.1, parsed.GetValue(interval))), cancel));
+
+var metricsControl = new Option<string>("--control") { Description = "the daemon's control socket (its ControlSocketPath)", Required = true };
+var metrics = new Command("metrics", "Print the daemon's metrics in Prometheus text format, as GET /metrics on its control socket.") { metricsControl };
+metrics.SetAction((parsed, cancel) => StatusCommand.MetricsAsync(parsed.GetValue(metricsControl)!, cancel));
 
 Option<string> PidFileOption() => new("--pid-file") { Description = "the daemon's pid file (its PidPath)", Required = true };
 
@@ -36,5 +42,5 @@ var change = new Argument<string>("change") { Description = "+N or -N: raise or 
 var scale = new Command("scale", "Raise or lower the number of children kept (the floor).") { change, scalePidFile };
 scale.SetAction((parsed, cancel) => ControlCommands.ScaleAsync(parsed.GetValue(scalePidFile)!, parsed.GetValue(change)!, cancel));
 
-var root = new RootCommand("prefork: tools for Prefork daemons.") { status, stop, reload, reopen, scale };
+var root = new RootCommand("prefork: tools for Prefork daemons.") { status, metrics, stop, reload, reopen, scale };
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

@@ -1,30 +1,49 @@
-using Prefork.Scoreboard;
+using Prefork.Status;
 
 namespace Prefork.Cli;
 
-/// <summary>Opens the scoreboard read-only and prints it once, or until cancelled with --watch.</summary>
+/// <summary>
+/// Prints a daemon's status once, or until cancelled with --watch, from its scoreboard or its control
+/// socket (exactly one of them); the table and the JSON are the same either way.
+/// </summary>
 internal static class StatusCommand
 {
-    public static async Task<int> RunAsync(string path, bool json, bool watch, TimeSpan interval, CancellationToken cancel)
+    public static async Task<int> RunAsync(string? scoreboardPath, string? controlPath, bool json, bool watch, TimeSpan interval, CancellationToken cancel)
     {
-        ScoreboardMemory memory;
-        try
+        if ((scoreboardPath is null) == (controlPath is null))
         {
-            memory = ScoreboardMemory.OpenExisting(path);
-        }
-        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
-        {
-            await Console.Error.WriteLineAsync($"prefork: error: {e.Message}").ConfigureAwait(false);
-            return 1;
+            return await FailAsync("status: give exactly one of --control PATH (the daemon's control socket) or --scoreboard PATH (its scoreboard file)").ConfigureAwait(false);
         }
 
-        using (memory)
+        IStatusSource source;
+        try
         {
-            var reader = new ScoreboardReader(memory);
+            source = controlPath is not null ? new StatusSource.FromControlSocket(controlPath) : new StatusSource.FromScoreboard(scoreboardPath!);
+        }
+        catch (IOException e)
+        {
+            return await FailAsync(e.Message).ConfigureAwait(false);
+        }
+
+        using (source)
+        {
             using Stream stdout = Console.OpenStandardOutput();
             do
             {
-                StatusReport report = StatusReport.Read(reader, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), Environment.TickCount64);
+                StatusReport report;
+                try
+                {
+                    report = await source.ReadAsync(cancel).ConfigureAwait(false);
+                }
+                catch (IOException e)
+                {
+                    return await FailAsync(e.Message).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+
                 if (json)
                 {
                     StatusFormat.Json(report, stdout);
@@ -55,5 +74,29 @@ internal static class StatusCommand
         }
 
         return 0;
+    }
+
+    /// <summary>`prefork metrics --control PATH`: the master's Prometheus text, as a scraper sees it.</summary>
+    public static async Task<int> MetricsAsync(string controlPath, CancellationToken cancel)
+    {
+        byte[] body;
+        try
+        {
+            body = await ControlClient.GetAsync(controlPath, "/metrics", cancel).ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            return await FailAsync(e.Message).ConfigureAwait(false);
+        }
+
+        using Stream stdout = Console.OpenStandardOutput();
+        await stdout.WriteAsync(body, cancel).ConfigureAwait(false);
+        return 0;
+    }
+
+    private static async Task<int> FailAsync(string message)
+    {
+        await Console.Error.WriteLineAsync($"prefork: error: {message}").ConfigureAwait(false);
+        return 1;
     }
 }

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
+using Prefork.Status;
 
 namespace Prefork.Cli;
 
@@ -52,44 +52,8 @@ internal static class StatusFormat
         return $"scoreboard: {key} (_ idle, W busy, S starting, G stopping, . open)";
     }
 
-    /// <summary>The JSON contract: master_pid, workers[slot, pid, state, generation, requests], total, busy, idle; more fields may follow.</summary>
-    public static void Json(StatusReport report, Stream output)
-    {
-        using var json = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = false });
-        json.WriteStartObject();
-        json.WriteNumber("master_pid", report.MasterPid);
-        json.WriteStartArray("workers");
-        foreach (WorkerStatus w in report.Workers)
-        {
-            json.WriteStartObject();
-            json.WriteNumber("slot", w.Slot);
-            json.WriteNumber("pid", w.Pid);
-            json.WriteString("state", StatusReport.StateName(w.State));
-            json.WriteNumber("generation", w.Generation);
-            json.WriteNumber("requests", w.Requests);
-            if (w.RequestAgeMs is { } age)
-            {
-                json.WriteNumber("request_age_ms", age);
-            }
-            else
-            {
-                json.WriteNull("request_age_ms");
-            }
-
-            json.WriteNumber("uptime_ms", w.UptimeMs);
-            json.WriteEndObject();
-        }
-
-        json.WriteEndArray();
-        json.WriteNumber("total", report.Workers.Count);
-        json.WriteNumber("busy", report.Busy);
-        json.WriteNumber("idle", report.Idle);
-        json.WriteNumber("starting", report.Starting);
-        json.WriteNumber("stopping", report.Stopping);
-        json.WriteEndObject();
-        json.Flush();
-        output.WriteByte((byte)'\n');
-    }
+    /// <summary>The JSON contract lives in the library, shared with the master's control socket.</summary>
+    public static void Json(StatusReport report, Stream output) => StatusJson.Write(report, output);
 
     public static string Duration(long milliseconds)
     {

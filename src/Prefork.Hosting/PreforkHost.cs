@@ -103,6 +103,8 @@ public static class PreforkHost
             PidPath = settings.PidPath,
             ErrorLogPath = settings.ErrorLogPath,
             ScoreboardPath = settings.ScoreboardPath,
+            ControlSocketPath = settings.ControlSocketPath,
+            ControlPort = settings.ControlPort,
             GracefulTimeout = settings.GracefulTimeout,
             AfterInit = (master, _) =>
             {

@@ -29,6 +29,12 @@ public sealed class PreforkSettings
     /// <summary>See <see cref="PreforkOptions.ScoreboardPath"/>.</summary>
     public string? ScoreboardPath { get; set; }
 
+    /// <summary>See <see cref="PreforkOptions.ControlSocketPath"/>.</summary>
+    public string? ControlSocketPath { get; set; }
+
+    /// <summary>See <see cref="PreforkOptions.ControlPort"/>.</summary>
+    public int? ControlPort { get; set; }
+
     /// <summary>See <see cref="PreforkOptions.GracefulTimeout"/> (for example <c>"00:00:30"</c>).</summary>
     public TimeSpan GracefulTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }

@@ -41,6 +41,20 @@ public sealed class PreforkOptions
     /// </summary>
     public string? ScoreboardPath { get; set; }
 
+    /// <summary>
+    /// A Unix socket where the master answers <c>GET /status</c> (the <c>prefork status --json</c> object)
+    /// and <c>GET /metrics</c> (Prometheus text), for <c>prefork status --control</c> and scrapers.
+    /// Created mode 0600 (its owner only), a stale socket left by a killed daemon is replaced, anything
+    /// else at the path is refused; removed at exit. Null (the default): no control socket.
+    /// </summary>
+    public string? ControlSocketPath { get; set; }
+
+    /// <summary>
+    /// A TCP port on 127.0.0.1 (never another address) serving the same as <see cref="ControlSocketPath"/>,
+    /// for a Prometheus that cannot reach a Unix socket. Anyone on the machine can read it. Null (the default): none.
+    /// </summary>
+    public int? ControlPort { get; set; }
+
     /// <summary>Detach from the terminal and run in the background (seed: daemonize, default true).</summary>
     public bool Daemonize { get; set; } = true;
 
@@ -177,6 +191,22 @@ public sealed class PreforkOptions
         if (((uint)Umask & ~0b111_111_111u) != 0)
         {
             errors.Add(new(nameof(Umask), $"must hold permission bits only (got {Convert.ToString((int)Umask, 8)} octal); e.g. 027"));
+        }
+
+        if (ControlSocketPath is { } control)
+        {
+            string? controlProblem = control.Length == 0
+                ? "must not be empty; leave it unset for no control socket"
+                : Control.UnixControlSocket.CheckLength(control);
+            if (controlProblem is not null)
+            {
+                errors.Add(new(nameof(ControlSocketPath), controlProblem));
+            }
+        }
+
+        if (ControlPort is { } port && port is < 1 or > 65535)
+        {
+            errors.Add(new(nameof(ControlPort), $"must be a TCP port from 1 to 65535 (got {port}); leave it unset for none"));
         }
 
         if (string.IsNullOrEmpty(User) && !string.IsNullOrEmpty(Group))

@@ -41,6 +41,7 @@ internal static class DaemonLauncher
         options.ErrorLogPath = Absolute(options.ErrorLogPath, baseDirectory);
         options.AccessLogPath = Absolute(options.AccessLogPath, baseDirectory);
         options.ScoreboardPath = Absolute(options.ScoreboardPath, baseDirectory);
+        options.ControlSocketPath = Absolute(options.ControlSocketPath, baseDirectory);
     }
 
     /// <summary>Starts the master and returns 0 once it is ready.</summary>

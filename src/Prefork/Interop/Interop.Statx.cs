@@ -7,6 +7,7 @@ internal static partial class Interop
     internal const int AT_FDCWD = -100;
     internal const int AT_SYMLINK_NOFOLLOW = 0x100;
     internal const int AT_EMPTY_PATH = 0x1000;
+    internal const uint STATX_TYPE = 0x1;
     internal const uint STATX_INO = 0x100;
     internal const uint STATX_MTIME = 0x40;
     internal const uint STATX_SIZE = 0x200;

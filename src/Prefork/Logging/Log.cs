@@ -95,6 +95,25 @@ internal static partial class Log
     [LoggerMessage(102, LogLevel.Debug, "watching for clients that go away every {Milliseconds} ms through {Source}")]
     public static partial void ClientWatchStarted(ILogger logger, double milliseconds, string source);
 
+    // Control socket (master, off the loop): 120-129.
+    [LoggerMessage(120, LogLevel.Information, "control server: GET /status and /metrics on {Endpoints}")]
+    public static partial void ControlListening(ILogger logger, string endpoints);
+
+    [LoggerMessage(121, LogLevel.Debug, "control server: client turned away, {Max} already being served")]
+    public static partial void ControlClientRefused(ILogger logger, int max);
+
+    [LoggerMessage(122, LogLevel.Debug, "control server: client dropped: {Reason}")]
+    public static partial void ControlClientDropped(ILogger logger, string reason);
+
+    [LoggerMessage(123, LogLevel.Warning, "control server: cannot remove the socket {Path}: {Message}")]
+    public static partial void ControlSocketNotRemoved(ILogger logger, string path, string message);
+
+    [LoggerMessage(124, LogLevel.Error, "control server: stopped accepting on {Endpoint}: {Message}")]
+    public static partial void ControlAcceptFailed(ILogger logger, string endpoint, string message);
+
+    [LoggerMessage(125, LogLevel.Information, "control server: replaced the stale socket {Path} left by a daemon that is gone")]
+    public static partial void ControlSocketReplaced(ILogger logger, string path);
+
     // Scaling, recycling and timeouts: 30-49.
     [LoggerMessage(30, LogLevel.Information, "every child is busy ({Busy} busy, {Starting} starting): starting {Count} more")]
     public static partial void ScalingUp(ILogger logger, int busy, int starting, int count);

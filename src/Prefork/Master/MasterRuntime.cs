@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Prefork.ClientDisconnects;
+using Prefork.Control;
 using Prefork.Daemon;
 using Prefork.Logging;
 using Prefork.Scoreboard;
@@ -35,6 +36,7 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
     private readonly SystemdNotifier _systemd = new();
     private readonly DaemonFiles _files;
     private readonly HashSet<int> _reopenWhenReady = [];
+    private readonly MasterCounters _counters;
     private Action? _onReady;
     private int _floor;
     private int _generation = 1;
@@ -54,6 +56,7 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
         _onReady = onReady;
         _logger = loggerFactory.CreateLogger("Prefork.Master");
         _floor = options.Prefork;
+        _counters = new MasterCounters(_floor, options.MaxChildren, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
     }
 
     public async Task<int> RunAsync()
@@ -70,6 +73,13 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
 
             using ScoreboardMemory? scoreboard = CreateScoreboard();
             if (scoreboard is null)
+            {
+                return 1;
+            }
+
+            // Disposed before the scoreboard (declared after it): it reads the mapping until then.
+            await using ControlServer? control = StartControlServer(scoreboard);
+            if (FatalError is not null)
             {
                 return 1;
             }
@@ -118,6 +128,19 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
         {
             // The path is the operator's to fix; say which option, not where in the code it failed.
             FatalError = new PreforkOptionsException(nameof(PreforkOptions.ScoreboardPath), e.Message);
+            return null;
+        }
+    }
+
+    private ControlServer? StartControlServer(ScoreboardMemory scoreboard)
+    {
+        try
+        {
+            return ControlServer.Start(_options, new ControlPages(new ScoreboardReader(scoreboard), _counters), _logger);
+        }
+        catch (PreforkOptionsException e)
+        {
+            FatalError = e;
             return null;
         }
     }
@@ -233,6 +256,14 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
         _systemd.Ready("serving from one process");
         ReportReady();
 
+        // Only the control server reads the request count; publish it once a tick for its metrics.
+        var ownSlot = new ScoreboardReader(scoreboard);
+        using PeriodicTimer? ticker = _options.ControlSocketPath is null && _options.ControlPort is null ? null : new PeriodicTimer(TickEvery);
+        if (ticker is not null)
+        {
+            _ = PostTicksAsync(ticker, new MasterEvent.Tick());
+        }
+
         Task<MasterEvent> nextEvent = _events.Reader.ReadAsync().AsTask();
         while (true)
         {
@@ -247,6 +278,16 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
             if (received is MasterEvent.SignalReceived { Signal: (PosixSignal)Interop.SIGUSR1 })
             {
                 _files.ReopenLogs();
+                continue;
+            }
+
+            if (received is MasterEvent.Tick)
+            {
+                if (ownSlot.TryRead(0, 1000, out SlotSnapshot own))
+                {
+                    _counters.PublishRequests(own.Requests);
+                }
+
                 continue;
             }
 
@@ -382,6 +423,9 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
         private readonly Dictionary<int, long?> _requestLimitBySlot = [];
         private ScalingMemory _scalingMemory = ScalingMemory.Initial;
 
+        /// <summary>Requests served by children that have exited, for the running total in the metrics.</summary>
+        private long _exitedRequests;
+
         public Supervision(MasterRuntime master, WorkerTable table, ScoreboardReader scoreboard, Spawner spawner, string listenFds, string scoreboardFd)
         {
             _master = master;
@@ -400,6 +444,8 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
         private ILogger Logger => _master._logger;
 
         private PreforkOptions Options => _master._options;
+
+        private MasterCounters Counters => _master._counters;
 
         private static long Now => Environment.TickCount64;
 
@@ -431,6 +477,7 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
                 case MasterEvent.SpawnFailed failed:
                     _table.ReleaseReservation(failed.Slot);
                     Log.SpawnFailed(Logger, failed.Slot, failed.Error.Message);
+                    Counters.SpawnFailed();
                     _master._backoff.RecordBootFailure(Now);
                     break;
                 case MasterEvent.WorkerExited exited:
@@ -496,6 +543,7 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
             if (allowed > 0 && busy > 0 && children.Count(c => c.Phase != ChildPhase.Stopping) >= _master._floor)
             {
                 Log.ScalingUp(Logger, busy, notReady, allowed);
+                Counters.ScaledUp();
             }
 
             int started = 0;
@@ -509,6 +557,7 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
                 int serving = children.Count(c => c.Phase != ChildPhase.Stopping);
                 Log.RetiringIdleChild(Logger, idle.Pid, idle.Slot, (Now - idle.IdleSinceTicks) / 1000.0, serving, _master._floor);
                 idle.RetireReason = "idle above the floor";
+                Counters.ScaledDown();
                 RequestStop(idle, immediate: false);
             }
         }
@@ -555,6 +604,7 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
                 RequestLimit = _requestLimitBySlot.GetValueOrDefault(spawned.Slot),
             };
             _table.Add(worker);
+            Counters.Spawned();
             Log.ChildSpawned(Logger, worker.Pid, worker.Slot, worker.Generation);
             if (_master._exitsBeforeRegistration.Remove(worker.Pid, out WorkerExit early))
             {
@@ -587,6 +637,10 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
             _scoreboard.Clear(worker.Slot);
             worker.Process.Dispose();
             double lived = (Now - worker.SpawnedTicks) / 1000.0;
+            bool worn = worker.RequestLimit is { } requestLimit && worker.LastRequests >= requestLimit;
+            Counters.Exited(ExitCauses.Classify(exit, worker.Ready, worker.StopRequestedTicks is not null, worker.Killed, worker.TimedOut, worn));
+            _exitedRequests += worker.LastRequests;
+            PublishRequests();
             if (worker.IsStopping)
             {
                 Log.ChildExited(Logger, worker.Pid, worker.Slot, exit.ToString(), worker.RetireReason ?? "asked to stop");
@@ -603,7 +657,6 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
             }
             else if (exit.IsClean)
             {
-                bool worn = worker.RequestLimit is { } limit && worker.LastRequests >= limit;
                 Log.ChildExited(Logger, worker.Pid, worker.Slot, exit.ToString(), worn ? $"recycled at its limit of {worker.RequestLimit} requests" : "its main loop returned");
             }
             else
@@ -673,6 +726,8 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
             _master._generation = from + 1;
             _reload = new Reload(from, _master._generation, Now, Options.ReloadTimeout, reason);
             _scoreboard.SetGeneration(_master._generation);
+            Counters.ReloadStarted();
+            Counters.SetGeneration(_master._generation);
             Log.ReloadStarted(Logger, _master._generation, reason);
             _master._systemd.Reloading($"reloading to generation {_master._generation}");
             MaintainPool();
@@ -688,6 +743,7 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
             if (Reload.IsComplete(_table.All, reload.To))
             {
                 Log.ReloadDone(Logger, reload.To, Now - reload.StartedTicks, reload.Retired);
+                Counters.ReloadCompleted();
                 _master._systemd.Ready(StatusLine());
                 _reload = null;
                 return;
@@ -709,6 +765,8 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
                 // The new code cannot serve: keep the old generation and stop trying the new one.
                 _master._generation = reload.From;
                 _scoreboard.SetGeneration(reload.From);
+                Counters.SetGeneration(reload.From);
+                Counters.ReloadAbandoned();
                 foreach (WorkerProcess failed in _table.All.Where(w => w.Generation == reload.To && !w.Killed))
                 {
                     failed.RetireReason = "reload abandoned";
@@ -765,7 +823,12 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
                 worker.LastState = slot.State;
                 worker.LastRequests = slot.Requests;
             }
+
+            PublishRequests();
         }
+
+        /// <summary>Gone children's requests plus what each live child had served at its last reading.</summary>
+        private void PublishRequests() => Counters.PublishRequests(_exitedRequests + _table.All.Sum(w => w.LastRequests));
 
         private void NoticeClockGap()
         {
@@ -884,11 +947,13 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
                 case PosixSignal.SIGTTIN:
                     _master._floor = Math.Min(_master._floor + 1, Options.MaxChildren);
                     Log.FloorChanged(Logger, "SIGTTIN", _master._floor);
+                    Counters.SetFloor(_master._floor);
                     MaintainPool();
                     break;
                 case PosixSignal.SIGTTOU:
                     _master._floor = Math.Max(_master._floor - 1, 1);
                     Log.FloorChanged(Logger, "SIGTTOU", _master._floor);
+                    Counters.SetFloor(_master._floor);
                     RetireSurplus();
                     break;
                 case PosixSignal.SIGHUP:

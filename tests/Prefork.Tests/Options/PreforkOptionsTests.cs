@@ -54,4 +54,29 @@ public sealed class PreforkOptionsTests
         var options = new PreforkOptions { Daemonize = false, Prefork = -2, GracefulTimeout = TimeSpan.Zero };
         Assert.Equal(["Prefork", "MainLoop", "GracefulTimeout"], options.Validate().Select(e => e.Option));
     }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(65536)]
+    [InlineData(-1)]
+    public void ControlPort_MustBeATcpPort(int port)
+    {
+        PreforkOptions options = Valid();
+        options.ControlPort = port;
+        OptionError error = Assert.Single(options.Validate());
+        Assert.Equal(nameof(PreforkOptions.ControlPort), error.Option);
+        Assert.Contains("1 to 65535", error.Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ControlSocketPath_MustFitTheKernelsLimit_AndIsOffByDefault()
+    {
+        Assert.Null(new PreforkOptions().ControlSocketPath);
+        Assert.Null(new PreforkOptions().ControlPort);
+        PreforkOptions options = Valid();
+        options.ControlSocketPath = "/tmp/" + new string('x', 120);
+        OptionError error = Assert.Single(options.Validate());
+        Assert.Equal(nameof(PreforkOptions.ControlSocketPath), error.Option);
+        Assert.Contains("shorter path", error.Problem, StringComparison.Ordinal);
+    }
 }

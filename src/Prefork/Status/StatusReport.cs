@@ -1,13 +1,14 @@
 using Prefork.Scoreboard;
 
-namespace Prefork.Cli;
+namespace Prefork.Status;
 
 /// <summary>One worker's line in a status report.</summary>
 internal sealed record WorkerStatus(int Slot, int Pid, WorkerState State, int Generation, long Requests, long? RequestAgeMs, long UptimeMs);
 
 /// <summary>
-/// What <c>prefork status</c> shows: every occupied slot of one scoreboard, read once. Slots a writer
-/// left half-written (it died mid-update) are skipped rather than waited for.
+/// What <c>prefork status</c> and the master's <c>GET /status</c> show: every occupied slot of one
+/// scoreboard, read once. Slots a writer left half-written (it died mid-update) are skipped rather than
+/// waited for. Called in the master (control server) and in the tool, both read-only.
 /// </summary>
 internal sealed record StatusReport(int MasterPid, long MasterUptimeMs, int SlotCount, IReadOnlyList<WorkerStatus> Workers)
 {
@@ -45,5 +46,15 @@ internal sealed record StatusReport(int MasterPid, long MasterUptimeMs, int Slot
         WorkerState.Starting => "starting",
         WorkerState.Stopping => "stopping",
         _ => "empty",
+    };
+
+    /// <summary>The inverse of <see cref="StateName"/>, for reports read back from JSON.</summary>
+    public static WorkerState StateFromName(string? name) => name switch
+    {
+        "idle" => WorkerState.Idle,
+        "busy" => WorkerState.Busy,
+        "starting" => WorkerState.Starting,
+        "stopping" => WorkerState.Stopping,
+        _ => WorkerState.Empty,
     };
 }

@@ -1,0 +1,39 @@
+using Prefork.Master;
+using Prefork.Scoreboard;
+using Prefork.Status;
+
+namespace Prefork.Control;
+
+/// <summary>
+/// What the control server answers: <c>GET /status</c> (the status JSON) and <c>GET /metrics</c>
+/// (Prometheus text). Called on the control server's threads: it reads the scoreboard and a snapshot of
+/// the counters, and never touches the master loop's state.
+/// </summary>
+internal sealed class ControlPages
+{
+    private readonly ScoreboardReader _scoreboard;
+    private readonly MasterCounters _counters;
+
+    public ControlPages(ScoreboardReader scoreboard, MasterCounters counters)
+    {
+        _scoreboard = scoreboard;
+        _counters = counters;
+    }
+
+    public ControlResponse Answer(ControlRequest request)
+    {
+        if (request.Method != "GET")
+        {
+            return ControlResponse.Text(405, $"{request.Method} is not served: the control socket answers GET only");
+        }
+
+        return request.Path switch
+        {
+            "/status" => new ControlResponse(200, "application/json", StatusJson.ToBytes(Report())),
+            "/metrics" => new ControlResponse(200, MetricsText.ContentType, System.Text.Encoding.UTF8.GetBytes(MetricsText.Render(_counters.Snapshot(), Report()))),
+            _ => ControlResponse.Text(404, $"{request.Path} is not here: try /status or /metrics"),
+        };
+    }
+
+    private StatusReport Report() => StatusReport.Read(_scoreboard, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), Environment.TickCount64);
+}
