@@ -35,25 +35,35 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
     private readonly SystemdNotifier _systemd = new();
     private readonly DaemonFiles _files;
     private readonly HashSet<int> _reopenWhenReady = [];
+    private readonly UpgradeHandover? _handover;
     private Action? _onReady;
     private int _floor;
     private int _generation = 1;
     private StopState? _stop;
 
+    /// <summary>Set in an old master once a new master took over: it retires its children and exits.</summary>
+    private int? _handedOverTo;
+
     /// <param name="options">The options.</param>
     /// <param name="loggerFactory">Where the master logs.</param>
     /// <param name="files">The pid file and logs, already open; logs are reopened on SIGUSR1.</param>
     /// <param name="onReady">
-    /// Daemonized only: called once, when the first child is ready (or the single process serves). With
-    /// it, children that keep failing before any is ready fail the start instead of being retried.
+    /// Daemonized or upgraded only: called once, when the first child is ready (after an upgrade: when
+    /// the floor is, since the old master's children all leave then), or the single process serves.
+    /// With it, children that keep failing before any is ready fail the start instead of being retried.
     /// </param>
-    public MasterRuntime(PreforkOptions options, ILoggerFactory loggerFactory, DaemonFiles files, Action? onReady)
+    /// <param name="handover">In a master started by an upgrade: what the old master passed.</param>
+    public MasterRuntime(PreforkOptions options, ILoggerFactory loggerFactory, DaemonFiles files, Action? onReady, UpgradeHandover? handover = null)
     {
         _options = options;
         _files = files;
         _onReady = onReady;
+        _handover = handover;
         _logger = loggerFactory.CreateLogger("Prefork.Master");
         _floor = options.Prefork;
+
+        // systemd hears from a new master only once it has taken over (see ReportReady).
+        _systemd.Muted = handover is not null;
     }
 
     public async Task<int> RunAsync()
@@ -65,7 +75,17 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
             using var listeners = new ListenerSet();
             foreach (System.Net.Sockets.Socket passed in SocketActivation.AdoptPassedListeners())
             {
-                listeners.Add(passed);
+                listeners.AddPassed(passed);
+            }
+
+            if (_handover is { } handover)
+            {
+                foreach (System.Net.Sockets.Socket passed in SocketActivation.AdoptListeners(handover.ListenFds))
+                {
+                    listeners.AddPassed(passed);
+                }
+
+                Log.UpgradeTookOver(_logger, _pid, handover.OldMasterPid, Describe(listeners));
             }
 
             using ScoreboardMemory? scoreboard = CreateScoreboard();
@@ -82,6 +102,13 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
             int exitCode = _options.Prefork == 0
                 ? await RunSingleProcessAsync(listeners, scoreboard).ConfigureAwait(false)
                 : await SuperviseAsync(listeners, scoreboard).ConfigureAwait(false);
+            if (_handedOverTo is int successor)
+            {
+                // The scoreboard file is the new master's now, as the pid file is.
+                Log.UpgradeRetired(_logger, _pid, successor);
+                return exitCode;
+            }
+
             RemoveScoreboardFile();
             Log.MasterStopped(_logger, _pid);
             return exitCode;
@@ -102,6 +129,8 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
 
     public void RequestReload() => _events.Writer.TryWrite(new MasterEvent.ReloadRequested("requested by the program"));
 
+    public void RequestUpgrade() => _events.Writer.TryWrite(new MasterEvent.UpgradeRequested("requested by the program"));
+
     public void RequestStop() => _events.Writer.TryWrite(new MasterEvent.StopRequested("requested by the program", Immediate: false));
 
     public void CancelConnection(ClientDisconnect connection) => _events.Writer.TryWrite(new MasterEvent.CancelRequested(connection));
@@ -112,7 +141,7 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
     {
         try
         {
-            return ScoreboardMemory.Create(_options.ScoreboardPath, SlotCount(_options), _pid);
+            return ScoreboardMemory.Create(_options.ScoreboardPath, SlotCount(_options), _pid, besideLiveOne: _handover is not null);
         }
         catch (IOException e)
         {
@@ -157,6 +186,7 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
         string scoreboardFd = scoreboard.Descriptor.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var supervisor = new Supervision(this, table, reader, spawner, listenFds, scoreboardFd)
         {
+            ListenerDescriptors = [.. listeners.Descriptors],
             ClientWatch = _options.OnClientDisconnect is null ? null : new ClientWatch(_options, _logger, listeners, this),
             CodeWatch = _options.AutoReloadCheckEvery is null ? null
                 : new CodeWatch(_options.AutoReloadPaths.Count > 0 ? [.. _options.AutoReloadPaths] : CodeWatch.DefaultRoots()),
@@ -181,7 +211,8 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
         await foreach (MasterEvent next in _events.Reader.ReadAllAsync().ConfigureAwait(false))
         {
             await supervisor.HandleAsync(next).ConfigureAwait(false);
-            if (_onReady is not null && table.All.Any(w => w.Ready))
+            // After an upgrade the old master's children all leave at once: take over with the floor ready.
+            if (_onReady is not null && table.All.Count(w => w.Ready) >= (_handover is null ? 1 : Math.Max(1, _floor)))
             {
                 ReportReady();
             }
@@ -250,6 +281,12 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
                 continue;
             }
 
+            if (received is MasterEvent.SignalReceived { Signal: (PosixSignal)Interop.SIGUSR2 } or MasterEvent.UpgradeRequested)
+            {
+                Log.UpgradeRefused(_logger, "SIGUSR2", "a single-process daemon (Prefork = 0) cannot be upgraded in place; restart it");
+                continue;
+            }
+
             StopRequest? request = received switch
             {
                 MasterEvent.SignalReceived { Signal: PosixSignal.SIGTERM or PosixSignal.SIGINT } s => new(s.Signal.ToString(), _stop is not null),
@@ -303,6 +340,14 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
 
     private void ReportReady()
     {
+        if (_handover is { } handover && _onReady is not null)
+        {
+            // Before the old master hears "ready": it then hands systemd MAINPID too (NotifyAccess=main
+            // drops this message from a pid that is not the main one yet; NotifyAccess=all keeps it).
+            _systemd.Muted = false;
+            _systemd.Ready($"took over from master {handover.OldMasterPid}");
+        }
+
         _onReady?.Invoke();
         _onReady = null;
     }
@@ -395,6 +440,9 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
 
         public ClientWatch? ClientWatch { get; init; }
 
+        /// <summary>The listeners' descriptors, which a new master inherits on upgrade.</summary>
+        public required IReadOnlyList<int> ListenerDescriptors { get; init; }
+
         public CodeWatch? CodeWatch { get; init; }
 
         private ILogger Logger => _master._logger;
@@ -445,6 +493,12 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
                     break;
                 case MasterEvent.ReloadRequested reload:
                     BeginReload(reload.Reason);
+                    break;
+                case MasterEvent.UpgradeRequested upgrade:
+                    await BeginUpgradeAsync(upgrade.Reason).ConfigureAwait(false);
+                    break;
+                case MasterEvent.UpgradeFinished finished:
+                    OnUpgradeFinished(finished.Upgrade, finished.Failure);
                     break;
                 case MasterEvent.CancelRequested cancel:
                     if (_table.FindByPid(cancel.Connection.Pid) is { } holder)
@@ -911,9 +965,111 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
                     }
 
                     break;
-                default:
-                    Log.SignalNotSupported(Logger, SignalName(signal), "master upgrade");
+                case (PosixSignal)Interop.SIGUSR2:
+                    await BeginUpgradeAsync("SIGUSR2").ConfigureAwait(false);
                     break;
+                default:
+                    Log.SignalNotSupported(Logger, SignalName(signal), "this signal");
+                    break;
+            }
+        }
+
+        private MasterUpgrade? _upgrade;
+
+        /// <summary>USR2: start the program on disk as a new master that inherits the listeners and the pid file.</summary>
+        private async Task BeginUpgradeAsync(string reason)
+        {
+            if (_master._stop is not null)
+            {
+                Log.UpgradeRefused(Logger, reason, "this master is stopping");
+                return;
+            }
+
+            if (_upgrade is { } pending)
+            {
+                Log.UpgradeIgnored(Logger, reason, pending.NewPid);
+                return;
+            }
+
+            MasterUpgrade upgrade;
+            try
+            {
+                upgrade = await MasterUpgrade.StartAsync(_spawner, ListenerDescriptors, _master._files.PidFileDescriptor, reason).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or InvalidOperationException or System.ComponentModel.Win32Exception)
+            {
+                Log.UpgradeAbandoned(Logger, _master._pid, $"cannot start the new master: {e.Message}");
+                return;
+            }
+
+            _upgrade = upgrade;
+            Log.UpgradeStarted(Logger, upgrade.NewPid, reason, _master._pid);
+            _master._systemd.Status($"upgrading: new master pid {upgrade.NewPid} starting");
+            _ = WaitForNewMasterAsync(upgrade);
+        }
+
+        private async Task WaitForNewMasterAsync(MasterUpgrade upgrade)
+        {
+            string? failure = await upgrade.WaitForReadyAsync(Options.ReloadTimeout).ConfigureAwait(false);
+            _master._events.Writer.TryWrite(new MasterEvent.UpgradeFinished(upgrade, failure));
+        }
+
+        private void OnUpgradeFinished(MasterUpgrade upgrade, string? failure)
+        {
+            if (upgrade != _upgrade)
+            {
+                // Abandoned already (this master began stopping meanwhile).
+                upgrade.Dispose();
+                return;
+            }
+
+            if (failure is not null)
+            {
+                AbandonUpgrade(failure);
+                return;
+            }
+
+            // The new master is ready and the pid file names it: this master's only job left is to
+            // retire its children gracefully, as in a stop, but the service is not stopping: no
+            // BeforeShutdown, and nothing more to systemd after the new MAINPID.
+            _upgrade = null;
+            _master._handedOverTo = upgrade.NewPid;
+            Log.UpgradeHandedOver(Logger, upgrade.NewPid, Now - upgrade.StartedTicks, _table.All.Count());
+            _master._systemd.MainPid(upgrade.NewPid);
+            _master._systemd.Muted = true;
+            upgrade.Dispose();
+            _master._stop = new StopState(Stopwatch.GetTimestamp(), Immediate: false);
+            foreach (WorkerProcess worker in _table.All)
+            {
+                worker.RetireReason ??= $"master upgraded to pid {upgrade.NewPid}";
+                RequestStop(worker, immediate: false);
+            }
+        }
+
+        /// <summary>The new master failed, was too slow, or this master is stopping: keep (or give back) the daemon to this master.</summary>
+        private void AbandonUpgrade(string why)
+        {
+            if (_upgrade is not { } upgrade)
+            {
+                return;
+            }
+
+            _upgrade = null;
+            _master._files.RestorePidFile();
+            Log.UpgradeAbandoned(Logger, _master._pid, why);
+            _master._systemd.Status($"upgrade abandoned: {why}");
+            _ = StopAndDisposeAsync(upgrade);
+        }
+
+        private static async Task StopAndDisposeAsync(MasterUpgrade upgrade)
+        {
+            try
+            {
+                await upgrade.StopNewMasterAsync().ConfigureAwait(false);
+            }
+            finally
+            {
+                upgrade.Dispose();
             }
         }
 
@@ -940,6 +1096,7 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
 
             bool first = _master._stop is null;
             _master._stop = new StopState(Stopwatch.GetTimestamp(), immediate);
+            AbandonUpgrade($"this master is stopping ({reason})");
             Log.ShuttingDown(Logger, immediate ? "immediate" : "graceful", reason);
             _master._systemd.Stopping($"stopping: {reason}");
             if (first)
