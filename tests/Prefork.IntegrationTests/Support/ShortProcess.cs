@@ -8,15 +8,17 @@ internal static class ShortProcess
     public static Task<(int Exit, string Output, string Error)> RunCliAsync(params string[] arguments) =>
         RunAsync(SampleBuild.CliDll, arguments, TimeSpan.FromSeconds(60));
 
-    public static async Task<(int Exit, string Output, string Error)> RunAsync(string dll, string[] arguments, TimeSpan timeout)
+    public static Task<(int Exit, string Output, string Error)> RunAsync(string dll, string[] arguments, TimeSpan timeout) =>
+        RunProgramAsync(SampleBuild.Muxer, [dll, .. arguments], timeout);
+
+    public static async Task<(int Exit, string Output, string Error)> RunProgramAsync(string fileName, string[] arguments, TimeSpan timeout)
     {
-        var info = new ProcessStartInfo(SampleBuild.Muxer)
+        var info = new ProcessStartInfo(fileName)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        info.ArgumentList.Add(dll);
         foreach (string argument in arguments)
         {
             info.ArgumentList.Add(argument);
@@ -33,7 +35,7 @@ internal static class ShortProcess
         catch (OperationCanceledException)
         {
             // Never leave a helper behind, even when the test fails.
-            process.Kill();
+            process.Kill(entireProcessTree: true);
             throw;
         }
 
