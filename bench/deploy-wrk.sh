@@ -40,4 +40,5 @@ for i in $(seq 1 "$deploys"); do
 done
 wait $load
 [ -n "${KEEP_LOG:-}" ] && grep -E "auto-reload|reload:|spawned|exited" "$out/hello.log" | cut -c12-150
-echo "wrk: $(awk '/requests in/ {print $1" requests"}' "$out/wrk.txt"); $(grep -E 'Socket errors|Non-2xx' "$out/wrk.txt" | tr '\n' ' ' || true)"
+errors=$(grep -E 'Socket errors|Non-2xx' "$out/wrk.txt" | tr '\n' ' ' || true)
+echo "wrk: $(awk '/requests in/ {print $1" requests"}' "$out/wrk.txt"); ${errors:-socket errors 0, non-2xx 0}"
