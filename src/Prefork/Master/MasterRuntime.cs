@@ -1099,7 +1099,9 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
             AbandonUpgrade($"this master is stopping ({reason})");
             Log.ShuttingDown(Logger, immediate ? "immediate" : "graceful", reason);
             _master._systemd.Stopping($"stopping: {reason}");
-            if (first)
+            // A new master stopped before it took over (the old one gave up on it) never was the
+            // service: the service is not shutting down.
+            if (first && (_master._handover is null || _master._onReady is null))
             {
                 await _master.RunBeforeShutdownAsync().ConfigureAwait(false);
             }
