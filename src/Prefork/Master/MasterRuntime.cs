@@ -186,7 +186,7 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
         string scoreboardFd = scoreboard.Descriptor.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var supervisor = new Supervision(this, table, reader, spawner, listenFds, scoreboardFd)
         {
-            ListenerDescriptors = [.. listeners.Descriptors],
+            Upgrader = new Upgrader(_logger, spawner, _files, _systemd, _events.Writer, [.. listeners.Descriptors], _options.ReloadTimeout),
             ClientWatch = _options.OnClientDisconnect is null ? null : new ClientWatch(_options, _logger, listeners, this),
             CodeWatch = _options.AutoReloadCheckEvery is null ? null
                 : new CodeWatch(_options.AutoReloadPaths.Count > 0 ? [.. _options.AutoReloadPaths] : CodeWatch.DefaultRoots()),
@@ -440,8 +440,8 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
 
         public ClientWatch? ClientWatch { get; init; }
 
-        /// <summary>The listeners' descriptors, which a new master inherits on upgrade.</summary>
-        public required IReadOnlyList<int> ListenerDescriptors { get; init; }
+        /// <summary>Carries out SIGUSR2.</summary>
+        public required Upgrader Upgrader { get; init; }
 
         public CodeWatch? CodeWatch { get; init; }
 
@@ -495,7 +495,7 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
                     BeginReload(reload.Reason);
                     break;
                 case MasterEvent.UpgradeRequested upgrade:
-                    await BeginUpgradeAsync(upgrade.Reason).ConfigureAwait(false);
+                    await Upgrader.BeginAsync(upgrade.Reason, stopping: _master._stop is not null).ConfigureAwait(false);
                     break;
                 case MasterEvent.UpgradeFinished finished:
                     OnUpgradeFinished(finished.Upgrade, finished.Failure);
@@ -966,7 +966,7 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
 
                     break;
                 case (PosixSignal)Interop.SIGUSR2:
-                    await BeginUpgradeAsync("SIGUSR2").ConfigureAwait(false);
+                    await Upgrader.BeginAsync("SIGUSR2", stopping: _master._stop is not null).ConfigureAwait(false);
                     break;
                 default:
                     Log.SignalNotSupported(Logger, SignalName(signal), "this signal");
@@ -974,102 +974,20 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
             }
         }
 
-        private MasterUpgrade? _upgrade;
-
-        /// <summary>USR2: start the program on disk as a new master that inherits the listeners and the pid file.</summary>
-        private async Task BeginUpgradeAsync(string reason)
-        {
-            if (_master._stop is not null)
-            {
-                Log.UpgradeRefused(Logger, reason, "this master is stopping");
-                return;
-            }
-
-            if (_upgrade is { } pending)
-            {
-                Log.UpgradeIgnored(Logger, reason, pending.NewPid);
-                return;
-            }
-
-            MasterUpgrade upgrade;
-            try
-            {
-                upgrade = await MasterUpgrade.StartAsync(_spawner, ListenerDescriptors, _master._files.PidFileDescriptor, reason).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is IOException or InvalidOperationException or System.ComponentModel.Win32Exception)
-            {
-                Log.UpgradeAbandoned(Logger, _master._pid, $"cannot start the new master: {e.Message}");
-                return;
-            }
-
-            _upgrade = upgrade;
-            Log.UpgradeStarted(Logger, upgrade.NewPid, reason, _master._pid);
-            _master._systemd.Status($"upgrading: new master pid {upgrade.NewPid} starting");
-            _ = WaitForNewMasterAsync(upgrade);
-        }
-
-        private async Task WaitForNewMasterAsync(MasterUpgrade upgrade)
-        {
-            string? failure = await upgrade.WaitForReadyAsync(Options.ReloadTimeout).ConfigureAwait(false);
-            _master._events.Writer.TryWrite(new MasterEvent.UpgradeFinished(upgrade, failure));
-        }
-
+        /// <summary>The new master of an upgrade is ready: retire every child as in a stop, without BeforeShutdown.</summary>
         private void OnUpgradeFinished(MasterUpgrade upgrade, string? failure)
         {
-            if (upgrade != _upgrade)
+            if (Upgrader.Finish(upgrade, failure, _table.All.Count()) is not int successor)
             {
-                // Abandoned already (this master began stopping meanwhile).
-                upgrade.Dispose();
                 return;
             }
 
-            if (failure is not null)
-            {
-                AbandonUpgrade(failure);
-                return;
-            }
-
-            // The new master is ready and the pid file names it: this master's only job left is to
-            // retire its children gracefully, as in a stop, but the service is not stopping: no
-            // BeforeShutdown, and nothing more to systemd after the new MAINPID.
-            _upgrade = null;
-            _master._handedOverTo = upgrade.NewPid;
-            Log.UpgradeHandedOver(Logger, upgrade.NewPid, Now - upgrade.StartedTicks, _table.All.Count());
-            _master._systemd.MainPid(upgrade.NewPid);
-            _master._systemd.Muted = true;
-            upgrade.Dispose();
+            _master._handedOverTo = successor;
             _master._stop = new StopState(Stopwatch.GetTimestamp(), Immediate: false);
             foreach (WorkerProcess worker in _table.All)
             {
-                worker.RetireReason ??= $"master upgraded to pid {upgrade.NewPid}";
+                worker.RetireReason ??= $"master upgraded to pid {successor}";
                 RequestStop(worker, immediate: false);
-            }
-        }
-
-        /// <summary>The new master failed, was too slow, or this master is stopping: keep (or give back) the daemon to this master.</summary>
-        private void AbandonUpgrade(string why)
-        {
-            if (_upgrade is not { } upgrade)
-            {
-                return;
-            }
-
-            _upgrade = null;
-            _master._files.RestorePidFile();
-            Log.UpgradeAbandoned(Logger, _master._pid, why);
-            _master._systemd.Status($"upgrade abandoned: {why}");
-            _ = StopAndDisposeAsync(upgrade);
-        }
-
-        private static async Task StopAndDisposeAsync(MasterUpgrade upgrade)
-        {
-            try
-            {
-                await upgrade.StopNewMasterAsync().ConfigureAwait(false);
-            }
-            finally
-            {
-                upgrade.Dispose();
             }
         }
 
@@ -1096,7 +1014,7 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
 
             bool first = _master._stop is null;
             _master._stop = new StopState(Stopwatch.GetTimestamp(), immediate);
-            AbandonUpgrade($"this master is stopping ({reason})");
+            Upgrader.Abandon($"this master is stopping ({reason})");
             Log.ShuttingDown(Logger, immediate ? "immediate" : "graceful", reason);
             _master._systemd.Stopping($"stopping: {reason}");
             // A new master stopped before it took over (the old one gave up on it) never was the
