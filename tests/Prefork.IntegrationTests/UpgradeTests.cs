@@ -76,6 +76,19 @@ public sealed class UpgradeTests : IAsyncLifetime
         IReadOnlyList<int> newChildren = _hello.Children(newMaster);
         Assert.Equal(3, newChildren.Count);
         Assert.Empty(oldChildren.Intersect(newChildren));
+
+        // The new master holds the pid file (its lock); its children share only the listener with it,
+        // beyond stdio and the scoreboard: the handed-over descriptors went no further.
+        Assert.Contains(_hello.PidPath, ProcFs.Descriptors(newMaster).Values);
+        HashSet<string> masterObjects = [.. ProcFs.Descriptors(newMaster).Where(fd => fd.Key > 2).Select(fd => fd.Value).Where(IsPipeOrSocket)];
+        foreach (int child in newChildren)
+        {
+            Dictionary<int, string> descriptors = ProcFs.Descriptors(child);
+            HashSet<string> stdio = [.. descriptors.Where(fd => fd.Key <= 2).Select(fd => fd.Value)];
+            string shared = Assert.Single(descriptors.Where(fd => fd.Key > 2).Select(fd => fd.Value).Where(t => masterObjects.Contains(t) && !stdio.Contains(t)).Distinct());
+            Assert.StartsWith("socket:", shared, StringComparison.Ordinal);
+            Assert.DoesNotContain(_hello.PidPath, descriptors.Values);
+        }
         string log = ErrorLog();
         Assert.Contains($"this master {newMaster} took over from master {oldMaster}", log, StringComparison.Ordinal);
         Assert.Contains($"new master pid {newMaster} is ready after", log, StringComparison.Ordinal);
@@ -131,6 +144,9 @@ public sealed class UpgradeTests : IAsyncLifetime
         Assert.Equal(master, _hello.MasterPid());
         Assert.Equal(200, (await Http.GetAsync(_hello.Port, "/")).Status);
     }
+
+    private static bool IsPipeOrSocket(string target) =>
+        target.StartsWith("socket:", StringComparison.Ordinal) || target.StartsWith("pipe:", StringComparison.Ordinal);
 
     private string ErrorLog() => File.Exists(_hello.ErrorLogPath) ? File.ReadAllText(_hello.ErrorLogPath) : "(no error log)";
 }
