@@ -42,6 +42,6 @@ internal sealed class HttpResponses
     public byte[] BodyUnsupported { get; }
 
     private static byte[] Build(int status, string reason, string body, bool keepAlive) => Encoding.ASCII.GetBytes(
-        $"HTTP/1.1 {status} {reason}\r\nServer: prefork-hello\r\nContent-Type: text/plain\r\nContent-Length: {Encoding.UTF8.GetByteCount(body)}\r\n"
+        $"HTTP/1.1 {status} {reason}\r\nServer: prefork-hello\r\n{BuildId.HeaderName}: {BuildId.Value}\r\nContent-Type: text/plain\r\nContent-Length: {Encoding.UTF8.GetByteCount(body)}\r\n"
         + $"Connection: {(keepAlive ? "keep-alive" : "close")}\r\n\r\n{body}");
 }

@@ -120,6 +120,11 @@ internal sealed class KestrelHelloCommandLine
     /// <summary>The routes of samples/Hello, so the same tests and benchmarks run against both.</summary>
     private static void MapRoutes(WebApplication app)
     {
+        app.Use((context, next) =>
+        {
+            context.Response.Headers[BuildId.HeaderName] = BuildId.Value;
+            return next(context);
+        });
         byte[] hello = "Hello, World!"u8.ToArray();
         byte[] pid = Encoding.ASCII.GetBytes(Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
         app.MapGet("/", (HttpContext context) => WriteAsync(context, hello));

@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 namespace Prefork.Cli;
 
 /// <summary>
-/// `prefork stop|reload|reopen-logs|scale --pid-file P`: signals the daemon named by a pid file (trusting
+/// `prefork stop|reload|upgrade|reopen-logs|scale --pid-file P`: signals the daemon named by a pid file (trusting
 /// its lock, not just the number) and says what it did. Problems are one line and exit code 1.
 /// </summary>
 internal static class ControlCommands
@@ -34,6 +34,29 @@ internal static class ControlCommands
     }
 
     public static Task<int> ReloadAsync(string pidPath) => SignalAsync(pidPath, PosixSignal.SIGHUP, "reload (SIGHUP)");
+
+    public static async Task<int> UpgradeAsync(string pidPath, TimeSpan timeout, CancellationToken cancel)
+    {
+        (int OldPid, int NewPid)? upgraded;
+        try
+        {
+            upgraded = await DaemonSignals.UpgradeAsync(pidPath, timeout, cancel).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is TimeoutException or UnauthorizedAccessException or IOException)
+        {
+            return Fail(e.Message);
+        }
+
+        if (upgraded is not { } pids)
+        {
+            return NotRunning(pidPath);
+        }
+
+        (int old, int current) = pids;
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"upgraded daemon: master pid {old} -> {current} (the old master retires its children and exits)"));
+        return 0;
+    }
 
     public static Task<int> ReopenLogsAsync(string pidPath) => SignalAsync(pidPath, (PosixSignal)10, "reopen its logs (SIGUSR1)");
 

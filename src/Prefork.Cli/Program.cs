@@ -3,7 +3,7 @@ using Prefork.Cli;
 
 // `prefork status --scoreboard P | --control S [--json] [--watch]`: a running daemon's workers, from its
 // scoreboard or from its master's control socket. `prefork metrics --control S`: its Prometheus text.
-// `prefork stop|reload|reopen-logs|scale ±N --pid-file P`: signals the daemon named by its pid file.
+// `prefork stop|reload|upgrade|reopen-logs|scale ±N --pid-file P`: signals the daemon named by its pid file.
 // Problems are one line on standard error and exit code 1, never a stack trace.
 var scoreboard = new Option<string?>("--scoreboard") { Description = "the daemon's scoreboard file (its ScoreboardPath); or use --control" };
 var control = new Option<string?>("--control") { Description = "the daemon's control socket (its ControlSocketPath); or use --scoreboard" };
@@ -33,6 +33,14 @@ var reloadPidFile = PidFileOption();
 var reload = new Command("reload", "Start a new generation of children from the program on disk (SIGHUP).") { reloadPidFile };
 reload.SetAction((parsed, _) => ControlCommands.ReloadAsync(parsed.GetValue(reloadPidFile)!));
 
+var upgradePidFile = PidFileOption();
+var upgradeTimeout = new Option<double>("--timeout") { Description = "seconds to wait for the new master to take over the pid file", DefaultValueFactory = _ => 60 };
+var upgrade = new Command("upgrade", "Replace the master itself with the program on disk, listeners kept open (SIGUSR2); waits until the pid file names the new master.")
+{
+    upgradePidFile, upgradeTimeout,
+};
+upgrade.SetAction((parsed, cancel) => ControlCommands.UpgradeAsync(parsed.GetValue(upgradePidFile)!, TimeSpan.FromSeconds(parsed.GetValue(upgradeTimeout)), cancel));
+
 var reopenPidFile = PidFileOption();
 var reopen = new Command("reopen-logs", "Reopen the error and access logs after rotation (SIGUSR1).") { reopenPidFile };
 reopen.SetAction((parsed, _) => ControlCommands.ReopenLogsAsync(parsed.GetValue(reopenPidFile)!));
@@ -42,5 +50,5 @@ var change = new Argument<string>("change") { Description = "+N or -N: raise or 
 var scale = new Command("scale", "Raise or lower the number of children kept (the floor).") { change, scalePidFile };
 scale.SetAction((parsed, cancel) => ControlCommands.ScaleAsync(parsed.GetValue(scalePidFile)!, parsed.GetValue(change)!, cancel));
 
-var root = new RootCommand("prefork: tools for Prefork daemons.") { status, metrics, stop, reload, reopen, scale };
+var root = new RootCommand("prefork: tools for Prefork daemons.") { status, metrics, stop, reload, upgrade, reopen, scale };
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

@@ -41,6 +41,38 @@ public static class DaemonSignals
     }
 
     /// <summary>
+    /// Upgrades the master of the daemon named by <paramref name="pidPath"/> (SIGUSR2) and waits up to
+    /// <paramref name="timeout"/> until the pid file names a new live master. The old master then retires
+    /// its children and exits by itself; if the new master fails, the old one keeps the pid file.
+    /// </summary>
+    /// <returns>The old and the new master's pids, or null if no daemon was running.</returns>
+    /// <exception cref="TimeoutException">The pid file still names the old master after <paramref name="timeout"/> (the upgrade failed: see the error log).</exception>
+    /// <exception cref="UnauthorizedAccessException">This user may not signal the daemon.</exception>
+    public static async Task<(int OldPid, int NewPid)?> UpgradeAsync(string pidPath, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(pidPath);
+        if (PidFile.ReadRunning(pidPath) is not int old)
+        {
+            return null;
+        }
+
+        Send(old, Interop.SIGUSR2);
+        long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        while (Environment.TickCount64 < deadline)
+        {
+            // The lock never lapses during a handover, so the test lock here never succeeds while a
+            // master holds the file: polling cannot get in the new master's way.
+            await Task.Delay(PollEvery, cancellationToken).ConfigureAwait(false);
+            if (PidFile.ReadRunning(pidPath) is int current && current != old && IsAlive(current))
+            {
+                return (old, current);
+            }
+        }
+
+        throw new TimeoutException($"the pid file {pidPath} still names master {old} after {timeout.TotalSeconds} s: the upgrade failed or is still starting; see the error log");
+    }
+
+    /// <summary>
     /// Sends <paramref name="signal"/> to the daemon named by <paramref name="pidPath"/>: SIGHUP to reload,
     /// SIGUSR1 (<c>(PosixSignal)10</c>) to reopen the logs, SIGTTIN/SIGTTOU to scale.
     /// </summary>

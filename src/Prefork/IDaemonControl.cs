@@ -6,6 +6,13 @@ public interface IDaemonControl
     /// <summary>Start a graceful reload: a new generation of children from the program on disk.</summary>
     void RequestReload();
 
+    /// <summary>
+    /// Upgrade the master itself, as SIGUSR2 does: the program on disk starts as a new master with the
+    /// listeners and the pid file; this master retires its children and exits once the new one is
+    /// ready, or carries on if it fails.
+    /// </summary>
+    void RequestUpgrade();
+
     /// <summary>Begin a graceful stop, as SIGTERM does.</summary>
     void RequestStop();
 

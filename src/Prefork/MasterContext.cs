@@ -25,13 +25,18 @@ public sealed class MasterContext
     /// <summary>The listeners opened so far, in order.</summary>
     public IReadOnlyList<Socket> Listeners => _listeners.Sockets;
 
-    /// <summary>Binds and listens on a TCP address; every child inherits the socket.</summary>
+    /// <summary>
+    /// Binds and listens on a TCP address; every child inherits the socket. A listening socket passed to
+    /// this master for the same address (by the master it replaces on SIGUSR2, or by systemd) is used
+    /// instead of binding.
+    /// </summary>
     /// <exception cref="ListenException">The address cannot be bound; the message says why and what to do.</exception>
     public Socket ListenTcp(IPEndPoint endpoint, int backlog = 1024) => _listeners.Bind(endpoint, backlog);
 
     /// <summary>
     /// Binds <paramref name="endpoints"/>, unless systemd already passed listening sockets (socket
     /// activation): those then replace the configured addresses, as operators of socket units expect.
+    /// After a master upgrade (SIGUSR2) the old master's listeners are passed the same way.
     /// </summary>
     public void ListenTcpUnlessPassed(IEnumerable<IPEndPoint> endpoints, int backlog = 1024)
     {

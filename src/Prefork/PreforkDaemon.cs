@@ -70,18 +70,23 @@ public static class PreforkDaemon
     private static async Task<int> RunMasterAsync(PreforkOptions options, ILoggerFactory loggerFactory, UserAccount? workerAccount)
     {
         ILogger logger = loggerFactory.CreateLogger("Prefork.Master");
-        using ReadyPipe? launcher = options.Daemonize ? ReadyPipe.TakeStandardOutput() : null;
+
+        // A master started by an upgrade (SIGUSR2) reports to the old master, not to a launcher, and is
+        // already detached: the old master's session, directory and umask are its own.
+        UpgradeHandover? handover = UpgradeHandover.Take();
+        using ReadyPipe? launcher = handover is not null ? ReadyPipe.Adopt(handover.ReadyFd)
+            : options.Daemonize ? ReadyPipe.TakeStandardOutput() : null;
         DaemonFiles files;
         try
         {
-            if (launcher is not null)
+            if (launcher is not null && handover is null)
             {
                 DaemonSession.CreateSession();
                 DaemonSession.ChangeDirectory("/");
                 _ = DaemonSession.SetUmask(options.Umask);
             }
 
-            files = DaemonFiles.Open(options, workerAccount, logger);
+            files = DaemonFiles.Open(options, workerAccount, logger, handover?.PidFileFd);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -91,12 +96,8 @@ public static class PreforkDaemon
 
         using (files)
         {
-            Action? onReady = launcher is null ? null : () =>
-            {
-                Log.DaemonReady(logger, Environment.ProcessId);
-                launcher.Ready();
-            };
-            using var master = new MasterRuntime(options, loggerFactory, files, onReady);
+            Action? onReady = launcher is null ? null : () => ReportReady(launcher, files, handover, logger, options.PidPath);
+            using var master = new MasterRuntime(options, loggerFactory, files, onReady, handover);
             int exitCode = await master.RunAsync().ConfigureAwait(false);
             if (master.FatalError is { } fatal)
             {
@@ -108,6 +109,34 @@ public static class PreforkDaemon
 
             return exitCode;
         }
+    }
+
+    /// <summary>
+    /// The launcher may exit; or, after an upgrade, the old master may go: the pid file names this
+    /// process first, so whoever sees the old master gone finds the new one in the file.
+    /// </summary>
+    private static void ReportReady(ReadyPipe launcher, DaemonFiles files, UpgradeHandover? handover, ILogger logger, string? pidPath)
+    {
+        if (handover is null)
+        {
+            Log.DaemonReady(logger, Environment.ProcessId);
+            launcher.Ready();
+            return;
+        }
+
+        try
+        {
+            files.ClaimPidFile();
+        }
+        catch (IOException e)
+        {
+            // The old master then writes its own pid back, stops this master and serves on.
+            launcher.Fail(e.Message);
+            return;
+        }
+
+        Log.UpgradeReady(logger, Environment.ProcessId, pidPath ?? "(none)", handover.OldMasterPid);
+        launcher.Ready();
     }
 
     private static UserAccount? CheckOptions(PreforkOptions options)

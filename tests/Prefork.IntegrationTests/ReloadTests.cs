@@ -22,21 +22,47 @@ public sealed partial class ReloadTests
     }
 
     [Fact]
-    public async Task AutoReload_ReloadsOnceAfterADeploy_AndRefusesABrokenOne()
+    public async Task AutoReload_ServesTheNewBuildAfterADeploy_WithoutOneFailedRequest_AndRefusesABrokenOne()
     {
+        // Compiled before the daemon starts, so the build's CPU does not compete with the reload.
+        string newBuild = await HelloRebuild.OutputAsync();
         using var copy = new SampleCopy();
-        await using HelloDaemon daemon = HelloDaemon.StartWith(SampleBuild.Muxer, [copy.HelloDll], ["--prefork", "2", "--auto-reload-every", "0.5"]);
+        await using HelloDaemon daemon = HelloDaemon.StartWith(SampleBuild.Muxer, [copy.HelloDll], ["--prefork", "2", "--auto-reload-every", "1"]);
         await daemon.WaitUntilServingAsync(2);
         HashSet<int> first = [.. daemon.Children()];
+        string? oldBuild = (await Http.GetAsync(daemon.Port, "/")).BuildId;
+        Assert.False(string.IsNullOrEmpty(oldBuild));
+        Assert.NotEqual(HelloRebuild.BuildId, oldBuild);
 
-        // A deploy renames a new build in: here the same bytes under a new inode.
-        copy.Deploy("Hello.dll", File.ReadAllBytes(copy.HelloDll));
-        await Eventually.HoldsAsync(() => daemon.Output.Contains("reload: generation 2 serving alone", StringComparison.Ordinal), Liveness, () => daemon.Output);
-        await Eventually.HoldsAsync(() => daemon.Children().Count == 2, Liveness, () => daemon.Output);
+        var load = new LoadClient();
+        using (var stopLoad = new CancellationTokenSource())
+        {
+            Task running = load.RunAsync(daemon.Port, connections: 4, keepAlive: false, stopLoad.Token);
+            try
+            {
+                // A deploy renames a new build in, file by file.
+                copy.DeployFrom(newBuild);
+                await Eventually.HoldsAsync(() => daemon.Output.Contains("reload: generation 2 serving alone", StringComparison.Ordinal), Liveness, () => daemon.Output);
+                await Eventually.HoldsAsync(() => daemon.Children().Count == 2, Liveness, () => daemon.Output);
+            }
+            finally
+            {
+                await stopLoad.CancelAsync();
+                await running;
+            }
+        }
+
         Assert.Empty(first.Intersect(daemon.Children()));
+        for (int i = 0; i < 6; i++)
+        {
+            Assert.Equal(HelloRebuild.BuildId, (await Http.GetAsync(daemon.Port, "/")).BuildId);
+        }
 
-        // One change, one reload: later checks see nothing new.
-        await Task.Delay(2000);
+        Assert.True(load.Succeeded > 20, $"only {load.Succeeded} requests ran");
+        Assert.True(load.Failed == 0, $"{load.Failed} failed during the deploy: {string.Join("; ", load.Errors)}");
+
+        // One deploy, one reload: later checks see nothing new.
+        await Task.Delay(2500);
         Assert.Single(ReloadStarts().Matches(daemon.Output));
 
         // A broken build: new children die before they are ready, the reload is abandoned, the old ones serve on.
@@ -44,7 +70,9 @@ public sealed partial class ReloadTests
         copy.Deploy("Hello.dll", "this is not an assembly"u8.ToArray());
         await Eventually.HoldsAsync(() => daemon.Output.Contains("generation 3 abandoned", StringComparison.Ordinal), Liveness, () => daemon.Output);
         Assert.Equal(serving, daemon.Children().ToHashSet());
-        Assert.Equal(200, (await Http.GetAsync(daemon.Port, "/")).Status);
+        HttpAnswer after = await Http.GetAsync(daemon.Port, "/");
+        Assert.Equal(200, after.Status);
+        Assert.Equal(HelloRebuild.BuildId, after.BuildId);
     }
 
     [GeneratedRegex(@"reload: generation \d+ starting")]

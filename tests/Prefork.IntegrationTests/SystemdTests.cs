@@ -68,6 +68,86 @@ public sealed class SystemdTests : IDisposable
         Assert.Contains(int.Parse((await Http.GetAsync(port, "/pid")).Body, CultureInfo.InvariantCulture), daemon.Children());
     }
 
+    [Fact]
+    public async Task Usr2UnderSocketActivation_NewMasterServesThePassedSocket_AndSystemdHearsTheNewMainPid()
+    {
+        using var passed = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        passed.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        passed.Listen(128);
+        int port = ((IPEndPoint)passed.LocalEndPoint!).Port;
+        string script = string.Join(
+            "; ",
+            "import os, sys",
+            "os.dup2(int(sys.argv[1]), 3)",
+            "os.environ['LISTEN_FDS'] = '1'",
+            "os.environ['LISTEN_PID'] = str(os.getpid())",
+            "os.execvp(sys.argv[2], sys.argv[2:])");
+        int fd = (int)passed.SafeHandle.DangerousGetHandle();
+        ProcFs.ClearCloseOnExec(fd);
+        int? newMaster = null;
+        await using HelloDaemon daemon = HelloDaemon.StartWith(
+            "python3",
+            ["-c", script, fd.ToString(CultureInfo.InvariantCulture), SampleBuild.Muxer, SampleBuild.HelloDll],
+            ["--prefork", "2", "--listen", "127.0.0.1:1"],
+            addListen: false,
+            environment: new() { ["NOTIFY_SOCKET"] = _notifyPath });
+        try
+        {
+            Assert.Contains($"MAINPID={daemon.Pid}", await ReceiveAsync(), StringComparison.Ordinal);
+            IReadOnlyList<int> oldChildren = daemon.Children();
+            daemon.Signal(12);
+
+            // The new master speaks once it has taken over; the old one then hands systemd the new pid
+            // and says nothing more (no STOPPING=1: the service is not stopping).
+            List<string> heard = [];
+            while (!heard.Any(m => m.StartsWith("MAINPID=", StringComparison.Ordinal)))
+            {
+                heard.Add(await ReceiveAsync());
+            }
+
+            string took = Assert.Single(heard, m => m.Contains("READY=1", StringComparison.Ordinal));
+            newMaster = int.Parse(took[(took.IndexOf("MAINPID=", StringComparison.Ordinal) + "MAINPID=".Length)..], CultureInfo.InvariantCulture);
+            Assert.Equal($"MAINPID={newMaster}", heard[^1]);
+            Assert.NotEqual(daemon.Pid, newMaster);
+            // Not WaitForExitAsync: that also waits for the end of the output, which the new master,
+            // sharing the old one's stdout and stderr as a journal would be, keeps open.
+            await Eventually.HoldsAsync(() => daemon.HasExited, TimeSpan.FromSeconds(60), () => daemon.Output);
+            Assert.Equal(0, daemon.ExitCode);
+            Assert.DoesNotContain(heard, m => m.Contains("STOPPING=1", StringComparison.Ordinal));
+            Assert.Equal(0, _notify.Available);
+
+            // The passed socket, now the new master's children's.
+            int served = int.Parse((await Http.GetAsync(port, "/pid")).Body, CultureInfo.InvariantCulture);
+            Assert.Contains(served, ProcFs.ChildrenOf(newMaster.Value));
+            Assert.DoesNotContain(served, oldChildren);
+        }
+        finally
+        {
+            if (newMaster is int orphan)
+            {
+                await StopOrphanAsync(orphan);
+            }
+        }
+    }
+
+    /// <summary>A master the test did not start itself (reparented to init): stopped and waited for by pid.</summary>
+    private static async Task StopOrphanAsync(int pid)
+    {
+        List<int> children = ProcFs.ChildrenOf(pid);
+        ProcFs.Kill(pid, ProcFs.SIGTERM);
+        try
+        {
+            await Eventually.HoldsAsync(() => !ProcFs.IsAlive(pid) && !children.Any(ProcFs.IsAlive), TimeSpan.FromSeconds(15), () => "still alive");
+        }
+        catch (TimeoutException)
+        {
+            foreach (int straggler in children.Append(pid).Where(ProcFs.IsAlive))
+            {
+                ProcFs.Kill(straggler, ProcFs.SIGKILL);
+            }
+        }
+    }
+
     private async Task<string> ReceiveAsync()
     {
         var buffer = new byte[4096];

@@ -27,8 +27,12 @@ internal sealed class DaemonFiles : IDisposable
     public AccessLog AccessLog { get; }
 
     /// <summary>Opens whatever the options name; each step undoes nothing of the previous ones on failure.</summary>
+    /// <param name="options">The paths.</param>
+    /// <param name="workerAccount">Who the children run as, who must own the logs.</param>
+    /// <param name="logger">Where to say that a stale pid file was replaced.</param>
+    /// <param name="inheritedPidFile">After an upgrade: the old master's locked pid file descriptor, adopted instead of opening the path.</param>
     /// <exception cref="IOException">A file cannot be opened, or the pid file is held by a live daemon.</exception>
-    public static DaemonFiles Open(PreforkOptions options, UserAccount? workerAccount, ILogger logger)
+    public static DaemonFiles Open(PreforkOptions options, UserAccount? workerAccount, ILogger logger, int? inheritedPidFile = null)
     {
         ErrorLogRedirect? errorLog = null;
         if (options.ErrorLogPath is { } errorPath)
@@ -38,7 +42,9 @@ internal sealed class DaemonFiles : IDisposable
             GiveTo(errorPath, workerAccount);
         }
 
-        PidFile? pidFile = options.PidPath is { } pidPath ? PidFile.Acquire(pidPath) : null;
+        PidFile? pidFile = options.PidPath is not { } pidPath ? null
+            : inheritedPidFile is int fd ? PidFile.Adopt(pidPath, fd)
+            : PidFile.Acquire(pidPath);
         if (pidFile?.ReplacedStalePid is int stale)
         {
             Log.ReplacedStalePidFile(logger, stale, pidFile.Path);
@@ -87,6 +93,26 @@ internal sealed class DaemonFiles : IDisposable
         catch (IOException e)
         {
             Log.LogsReopenFailed(_logger, e.Message);
+        }
+    }
+
+    /// <summary>The locked pid file's descriptor, for the new master of an upgrade; null without a pid file.</summary>
+    public int? PidFileDescriptor => _pidFile?.Descriptor;
+
+    /// <summary>New master of an upgrade, once ready: the pid file names this process.</summary>
+    /// <exception cref="IOException">The file cannot be written.</exception>
+    public void ClaimPidFile() => _pidFile?.Claim();
+
+    /// <summary>Old master, when an upgrade failed: the pid file names this process again.</summary>
+    public void RestorePidFile()
+    {
+        try
+        {
+            _pidFile?.Rewrite(Environment.ProcessId);
+        }
+        catch (IOException e)
+        {
+            Log.PidFileRestoreFailed(_logger, e.Message);
         }
     }
 

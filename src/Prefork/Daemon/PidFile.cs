@@ -150,8 +150,10 @@ internal sealed class PidFile : IDisposable
 
     /// <summary>
     /// In a new master started by an upgrade: takes over the pid file descriptor inherited from the old
-    /// master, checks that it still holds the lock on the file at <paramref name="path"/>, marks it
-    /// close-on-exec again (so workers never inherit it) and writes the current pid.
+    /// master, checks that it still holds the lock on the file at <paramref name="path"/> and marks it
+    /// close-on-exec again (so workers never inherit it). The file keeps the old master's pid until
+    /// <see cref="Claim"/>: until the new master is ready, the old one is the daemon, and a new master
+    /// that fails in between must neither remove the file nor leave its own pid in it.
     /// </summary>
     /// <exception cref="IOException">The descriptor is not the locked pid file at <paramref name="path"/>.</exception>
     public static PidFile Adopt(string path, int inheritedFd)
@@ -174,9 +176,9 @@ internal sealed class PidFile : IDisposable
             }
 
             Interop.SetCloseOnExec(inheritedFd, closeOnExec: true);
-            int? previous = ReadPid(inheritedFd);
-            WritePid(inheritedFd, path, Environment.ProcessId);
-            return new PidFile(path, handle, Environment.ProcessId, replacedStalePid: null) { PreviousPid = previous };
+
+            // Pid 0 until claimed: Remove() then finds a pid that is not ours and leaves the file alone.
+            return new PidFile(path, handle, pid: 0, replacedStalePid: null) { PreviousPid = ReadPid(inheritedFd) };
         }
         catch
         {
@@ -184,6 +186,9 @@ internal sealed class PidFile : IDisposable
             throw;
         }
     }
+
+    /// <summary>After <see cref="Adopt"/>, once the new master is ready: the file names this process from now on.</summary>
+    public void Claim() => Rewrite(Environment.ProcessId);
 
     /// <summary>Writes another pid into the locked file, e.g. when a new master takes over on upgrade.</summary>
     public void Rewrite(int pid)

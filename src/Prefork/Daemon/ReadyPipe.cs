@@ -3,8 +3,8 @@ using System.Text;
 namespace Prefork.Daemon;
 
 /// <summary>
-/// Called in the master process of a daemonized run: the one message the master owes its launcher,
-/// either "ready" or the reason it cannot start. The pipe is the master's original standard output,
+/// Called in the master process of a daemonized run: the one message the master owes its launcher
+/// (or, after SIGUSR2, the old master it replaces), either "ready" or the reason it cannot start. The pipe is the master's original standard output,
 /// which the launcher reads; it is moved to a close-on-exec descriptor above 2 before stdout is pointed
 /// at the error log, so neither the redirect nor any worker can keep it open.
 /// </summary>
@@ -23,6 +23,16 @@ internal sealed class ReadyPipe : IDisposable
     {
         int fd = Interop.Fcntl(1, Interop.F_DUPFD_CLOEXEC, 3);
         return fd >= 0 ? new ReadyPipe(new DescriptorHandle(fd)) : throw Interop.IOError("cannot keep the launcher's pipe (descriptor 1)", Interop.LastErrno);
+    }
+
+    /// <summary>
+    /// In a master started by an upgrade: the write end of the old master's pipe, inherited as
+    /// <paramref name="fd"/>; marked close-on-exec again so no worker keeps it open.
+    /// </summary>
+    public static ReadyPipe Adopt(int fd)
+    {
+        Interop.SetCloseOnExec(fd, closeOnExec: true);
+        return new ReadyPipe(new DescriptorHandle(fd));
     }
 
     /// <summary>Tells the launcher to exit 0, then closes the pipe; later calls do nothing.</summary>

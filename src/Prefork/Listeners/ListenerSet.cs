@@ -14,6 +14,7 @@ internal sealed class ListenerSet : IDisposable
     private const int SolSocket = 1;
     private const int SoReuseAddr = 2;
     private readonly List<Socket> _sockets = [];
+    private readonly List<Socket> _passed = [];
 
     public IReadOnlyList<Socket> Sockets => _sockets;
 
@@ -21,6 +22,14 @@ internal sealed class ListenerSet : IDisposable
 
     public Socket Bind(IPEndPoint endpoint, int backlog)
     {
+        // A socket passed for this very address (an upgrade, or systemd) is the one to use: binding
+        // would fail with "address in use", and the passed one already holds the waiting clients.
+        if (_passed.Find(p => endpoint.Equals(p.LocalEndPoint)) is { } passed)
+        {
+            _passed.Remove(passed);
+            return passed;
+        }
+
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
@@ -58,6 +67,13 @@ internal sealed class ListenerSet : IDisposable
     {
         ArgumentNullException.ThrowIfNull(socket);
         _sockets.Add(socket);
+    }
+
+    /// <summary>A listening socket this process inherited (systemd, or the old master of an upgrade).</summary>
+    public void AddPassed(Socket socket)
+    {
+        Add(socket);
+        _passed.Add(socket);
     }
 
     public string ToEnvironmentValue() =>

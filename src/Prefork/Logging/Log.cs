@@ -85,6 +85,34 @@ internal static partial class Log
     [LoggerMessage(114, LogLevel.Information, "auto-reload: {Count} changed files under {Root}, stable for one more check")]
     public static partial void CodeChanged(ILogger logger, int count, string root);
 
+    // Master upgrade (SIGUSR2): 120-129, from the old master unless said otherwise.
+    [LoggerMessage(130, LogLevel.Information, "upgrade: started new master pid {NewPid} ({Reason}); this master {Pid} serves on until it is ready")]
+    public static partial void UpgradeStarted(ILogger logger, int newPid, string reason, int pid);
+
+    [LoggerMessage(131, LogLevel.Information, "upgrade: new master pid {NewPid} is ready after {Milliseconds} ms and holds the pid file; retiring this master's {Children} children, then exiting")]
+    public static partial void UpgradeHandedOver(ILogger logger, int newPid, long milliseconds, int children);
+
+    [LoggerMessage(132, LogLevel.Error, "upgrade abandoned, this master {Pid} carries on and holds the pid file again: {Reason}")]
+    public static partial void UpgradeAbandoned(ILogger logger, int pid, string reason);
+
+    [LoggerMessage(133, LogLevel.Information, "upgrade requested ({Reason}) while new master pid {NewPid} is starting: ignoring it")]
+    public static partial void UpgradeIgnored(ILogger logger, string reason, int newPid);
+
+    [LoggerMessage(134, LogLevel.Warning, "upgrade requested ({Reason}) but {Why}: ignoring it")]
+    public static partial void UpgradeRefused(ILogger logger, string reason, string why);
+
+    [LoggerMessage(135, LogLevel.Information, "upgrade: this master {Pid} took over from master {OldPid} with its listeners ({Listeners}) and its pid file")]
+    public static partial void UpgradeTookOver(ILogger logger, int pid, int oldPid, string listeners);
+
+    [LoggerMessage(136, LogLevel.Information, "upgrade: this master {Pid} is ready: pid file {Path} now names it; telling the old master {OldPid}")]
+    public static partial void UpgradeReady(ILogger logger, int pid, string path, int oldPid);
+
+    [LoggerMessage(137, LogLevel.Information, "upgrade: the old master's children are gone; master {Pid} exits, master {NewPid} serves")]
+    public static partial void UpgradeRetired(ILogger logger, int pid, int newPid);
+
+    [LoggerMessage(138, LogLevel.Error, "upgrade: cannot write this master's pid back into the pid file: {Message}")]
+    public static partial void PidFileRestoreFailed(ILogger logger, string message);
+
     // Client disconnects (master): 100-109.
     [LoggerMessage(100, LogLevel.Information, "client went away: child pid {Pid}, slot {Slot}, {Proto} {LocalHost}:{LocalPort} <- {ForeignHost}:{ForeignPort}")]
     public static partial void ClientWentAway(ILogger logger, int pid, int slot, string proto, string localHost, int localPort, string foreignHost, int foreignPort);

@@ -28,6 +28,11 @@ internal abstract record MasterEvent
 
     public sealed record ReloadRequested(string Reason) : MasterEvent;
 
+    public sealed record UpgradeRequested(string Reason) : MasterEvent;
+
+    /// <summary>The new master of an upgrade said it is ready (<paramref name="Failure"/> null), or why it is not.</summary>
+    public sealed record UpgradeFinished(MasterUpgrade Upgrade, string? Failure) : MasterEvent;
+
     public sealed record KillRequested(int Pid, string Reason) : MasterEvent;
 
     public sealed record CancelRequested(ClientDisconnect Connection) : MasterEvent;

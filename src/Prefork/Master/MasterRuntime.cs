@@ -37,26 +37,36 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
     private readonly DaemonFiles _files;
     private readonly HashSet<int> _reopenWhenReady = [];
     private readonly MasterCounters _counters;
+    private readonly UpgradeHandover? _handover;
     private Action? _onReady;
     private int _floor;
     private int _generation = 1;
     private StopState? _stop;
 
+    /// <summary>Set in an old master once a new master took over: it retires its children and exits.</summary>
+    private int? _handedOverTo;
+
     /// <param name="options">The options.</param>
     /// <param name="loggerFactory">Where the master logs.</param>
     /// <param name="files">The pid file and logs, already open; logs are reopened on SIGUSR1.</param>
     /// <param name="onReady">
-    /// Daemonized only: called once, when the first child is ready (or the single process serves). With
-    /// it, children that keep failing before any is ready fail the start instead of being retried.
+    /// Daemonized or upgraded only: called once, when the first child is ready (after an upgrade: when
+    /// the floor is, since the old master's children all leave then), or the single process serves.
+    /// With it, children that keep failing before any is ready fail the start instead of being retried.
     /// </param>
-    public MasterRuntime(PreforkOptions options, ILoggerFactory loggerFactory, DaemonFiles files, Action? onReady)
+    /// <param name="handover">In a master started by an upgrade: what the old master passed.</param>
+    public MasterRuntime(PreforkOptions options, ILoggerFactory loggerFactory, DaemonFiles files, Action? onReady, UpgradeHandover? handover = null)
     {
         _options = options;
         _files = files;
         _onReady = onReady;
+        _handover = handover;
         _logger = loggerFactory.CreateLogger("Prefork.Master");
         _floor = options.Prefork;
         _counters = new MasterCounters(_floor, options.MaxChildren, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+
+        // systemd hears from a new master only once it has taken over (see ReportReady).
+        _systemd.Muted = handover is not null;
     }
 
     public async Task<int> RunAsync()
@@ -68,7 +78,17 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
             using var listeners = new ListenerSet();
             foreach (System.Net.Sockets.Socket passed in SocketActivation.AdoptPassedListeners())
             {
-                listeners.Add(passed);
+                listeners.AddPassed(passed);
+            }
+
+            if (_handover is { } handover)
+            {
+                foreach (System.Net.Sockets.Socket passed in SocketActivation.AdoptListeners(handover.ListenFds))
+                {
+                    listeners.AddPassed(passed);
+                }
+
+                Log.UpgradeTookOver(_logger, _pid, handover.OldMasterPid, Describe(listeners));
             }
 
             using ScoreboardMemory? scoreboard = CreateScoreboard();
@@ -92,6 +112,13 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
             int exitCode = _options.Prefork == 0
                 ? await RunSingleProcessAsync(listeners, scoreboard).ConfigureAwait(false)
                 : await SuperviseAsync(listeners, scoreboard).ConfigureAwait(false);
+            if (_handedOverTo is int successor)
+            {
+                // The scoreboard file is the new master's now, as the pid file is.
+                Log.UpgradeRetired(_logger, _pid, successor);
+                return exitCode;
+            }
+
             RemoveScoreboardFile();
             Log.MasterStopped(_logger, _pid);
             return exitCode;
@@ -112,6 +139,8 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
 
     public void RequestReload() => _events.Writer.TryWrite(new MasterEvent.ReloadRequested("requested by the program"));
 
+    public void RequestUpgrade() => _events.Writer.TryWrite(new MasterEvent.UpgradeRequested("requested by the program"));
+
     public void RequestStop() => _events.Writer.TryWrite(new MasterEvent.StopRequested("requested by the program", Immediate: false));
 
     public void CancelConnection(ClientDisconnect connection) => _events.Writer.TryWrite(new MasterEvent.CancelRequested(connection));
@@ -122,7 +151,7 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
     {
         try
         {
-            return ScoreboardMemory.Create(_options.ScoreboardPath, SlotCount(_options), _pid);
+            return ScoreboardMemory.Create(_options.ScoreboardPath, SlotCount(_options), _pid, besideLiveOne: _handover is not null);
         }
         catch (IOException e)
         {
@@ -180,6 +209,7 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
         string scoreboardFd = scoreboard.Descriptor.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var supervisor = new Supervision(this, table, reader, spawner, listenFds, scoreboardFd)
         {
+            Upgrader = new Upgrader(_logger, spawner, _files, _systemd, _events.Writer, [.. listeners.Descriptors], _options.ReloadTimeout),
             ClientWatch = _options.OnClientDisconnect is null ? null : new ClientWatch(_options, _logger, listeners, this),
             CodeWatch = _options.AutoReloadCheckEvery is null ? null
                 : new CodeWatch(_options.AutoReloadPaths.Count > 0 ? [.. _options.AutoReloadPaths] : CodeWatch.DefaultRoots()),
@@ -204,7 +234,8 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
         await foreach (MasterEvent next in _events.Reader.ReadAllAsync().ConfigureAwait(false))
         {
             await supervisor.HandleAsync(next).ConfigureAwait(false);
-            if (_onReady is not null && table.All.Any(w => w.Ready))
+            // After an upgrade the old master's children all leave at once: take over with the floor ready.
+            if (_onReady is not null && table.All.Count(w => w.Ready) >= (_handover is null ? 1 : Math.Max(1, _floor)))
             {
                 ReportReady();
             }
@@ -291,6 +322,12 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
                 continue;
             }
 
+            if (received is MasterEvent.SignalReceived { Signal: (PosixSignal)Interop.SIGUSR2 } or MasterEvent.UpgradeRequested)
+            {
+                Log.UpgradeRefused(_logger, "SIGUSR2", "a single-process daemon (Prefork = 0) cannot be upgraded in place; restart it");
+                continue;
+            }
+
             StopRequest? request = received switch
             {
                 MasterEvent.SignalReceived { Signal: PosixSignal.SIGTERM or PosixSignal.SIGINT } s => new(s.Signal.ToString(), _stop is not null),
@@ -344,6 +381,14 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
 
     private void ReportReady()
     {
+        if (_handover is { } handover && _onReady is not null)
+        {
+            // Before the old master hears "ready": it then hands systemd MAINPID too (NotifyAccess=main
+            // drops this message from a pid that is not the main one yet; NotifyAccess=all keeps it).
+            _systemd.Muted = false;
+            _systemd.Ready($"took over from master {handover.OldMasterPid}");
+        }
+
         _onReady?.Invoke();
         _onReady = null;
     }
@@ -439,6 +484,9 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
 
         public ClientWatch? ClientWatch { get; init; }
 
+        /// <summary>Carries out SIGUSR2.</summary>
+        public required Upgrader Upgrader { get; init; }
+
         public CodeWatch? CodeWatch { get; init; }
 
         private ILogger Logger => _master._logger;
@@ -492,6 +540,12 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
                     break;
                 case MasterEvent.ReloadRequested reload:
                     BeginReload(reload.Reason);
+                    break;
+                case MasterEvent.UpgradeRequested upgrade:
+                    await Upgrader.BeginAsync(upgrade.Reason, stopping: _master._stop is not null).ConfigureAwait(false);
+                    break;
+                case MasterEvent.UpgradeFinished finished:
+                    OnUpgradeFinished(finished.Upgrade, finished.Failure);
                     break;
                 case MasterEvent.CancelRequested cancel:
                     if (_table.FindByPid(cancel.Connection.Pid) is { } holder)
@@ -976,9 +1030,29 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
                     }
 
                     break;
-                default:
-                    Log.SignalNotSupported(Logger, SignalName(signal), "master upgrade");
+                case (PosixSignal)Interop.SIGUSR2:
+                    await Upgrader.BeginAsync("SIGUSR2", stopping: _master._stop is not null).ConfigureAwait(false);
                     break;
+                default:
+                    Log.SignalNotSupported(Logger, SignalName(signal), "this signal");
+                    break;
+            }
+        }
+
+        /// <summary>The new master of an upgrade is ready: retire every child as in a stop, without BeforeShutdown.</summary>
+        private void OnUpgradeFinished(MasterUpgrade upgrade, string? failure)
+        {
+            if (Upgrader.Finish(upgrade, failure, _table.All.Count()) is not int successor)
+            {
+                return;
+            }
+
+            _master._handedOverTo = successor;
+            _master._stop = new StopState(Stopwatch.GetTimestamp(), Immediate: false);
+            foreach (WorkerProcess worker in _table.All)
+            {
+                worker.RetireReason ??= $"master upgraded to pid {successor}";
+                RequestStop(worker, immediate: false);
             }
         }
 
@@ -1005,9 +1079,12 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
 
             bool first = _master._stop is null;
             _master._stop = new StopState(Stopwatch.GetTimestamp(), immediate);
+            Upgrader.Abandon($"this master is stopping ({reason})");
             Log.ShuttingDown(Logger, immediate ? "immediate" : "graceful", reason);
             _master._systemd.Stopping($"stopping: {reason}");
-            if (first)
+            // A new master stopped before it took over (the old one gave up on it) never was the
+            // service: the service is not shutting down.
+            if (first && (_master._handover is null || _master._onReady is null))
             {
                 await _master.RunBeforeShutdownAsync().ConfigureAwait(false);
             }

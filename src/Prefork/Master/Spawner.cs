@@ -29,18 +29,46 @@ internal sealed class Spawner : IDisposable
 
     public void Spawn(WorkerEnvironment environment) => _requests.Add(new SpawnRequest(environment));
 
+    /// <summary>
+    /// Starts another process (the new master of an upgrade) on the spawner thread, with
+    /// <paramref name="inherit"/> passed on: one thread clears and restores FD_CLOEXEC, so no child
+    /// spawned meanwhile inherits those descriptors too.
+    /// </summary>
+    public Task<Process> StartAsync(ProcessStartInfo info, IReadOnlyList<int> inherit)
+    {
+        var started = new TaskCompletionSource<Process>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _requests.Add(new SpawnRequest(null) { Other = (info, inherit, started) });
+        return started.Task;
+    }
+
     private void Run()
     {
         foreach (SpawnRequest request in _requests.GetConsumingEnumerable())
         {
+            if (request.Other is { } other)
+            {
+                (ProcessStartInfo info, IReadOnlyList<int> inherit, TaskCompletionSource<Process> started) = other;
+                try
+                {
+                    started.SetResult(StartInheriting(info, inherit, process => process.Start()));
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    started.SetException(e);
+                }
+
+                continue;
+            }
+
+            WorkerEnvironment environment = request.Environment!;
             try
             {
-                Process process = Start(request.Environment);
-                _events.TryWrite(new MasterEvent.WorkerSpawned(request.Environment.Slot, request.Environment.Generation, process));
+                Process process = Start(environment);
+                _events.TryWrite(new MasterEvent.WorkerSpawned(environment.Slot, environment.Generation, process));
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                _events.TryWrite(new MasterEvent.SpawnFailed(request.Environment.Slot, e));
+                _events.TryWrite(new MasterEvent.SpawnFailed(environment.Slot, e));
             }
         }
     }
@@ -53,21 +81,34 @@ internal sealed class Spawner : IDisposable
         // systemd talks to the master only: a child that saw these would answer for the whole daemon.
         info.Environment.Remove(Systemd.SystemdNotifier.SocketVariable);
 
-        // Descriptors the child must inherit are close-on-exec except for the instant of the spawn,
-        // so nothing else this process starts gets them. Only this thread spawns, so no race.
-        int[] descriptors = [.. _inheritedDescriptors()];
+        int slot = environment.Slot;
+        return StartInheriting(info, [.. _inheritedDescriptors()], process =>
+        {
+            process.Exited += (_, _) => _events.TryWrite(new MasterEvent.WorkerExited(slot, SafePid(process), WorkerExit.FromProcessExitCode(process.ExitCode)));
+            process.Start();
+        });
+    }
+
+    /// <summary>
+    /// Descriptors the child must inherit are close-on-exec except for the instant of the spawn, so
+    /// nothing else this process starts gets them. Only this thread spawns, so no race.
+    /// </summary>
+    private static Process StartInheriting(ProcessStartInfo info, IReadOnlyList<int> descriptors, Action<Process> start)
+    {
         foreach (int fd in descriptors)
         {
             Interop.SetCloseOnExec(fd, closeOnExec: false);
         }
 
-        Process process;
+        var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         try
         {
-            process = new Process { StartInfo = info, EnableRaisingEvents = true };
-            int slot = environment.Slot;
-            process.Exited += (_, _) => _events.TryWrite(new MasterEvent.WorkerExited(slot, SafePid(process), WorkerExit.FromProcessExitCode(process.ExitCode)));
-            process.Start();
+            start(process);
+        }
+        catch
+        {
+            process.Dispose();
+            throw;
         }
         finally
         {
@@ -98,5 +139,8 @@ internal sealed class Spawner : IDisposable
         _requests.Dispose();
     }
 
-    private sealed record SpawnRequest(WorkerEnvironment Environment);
+    private sealed record SpawnRequest(WorkerEnvironment? Environment)
+    {
+        public (ProcessStartInfo Info, IReadOnlyList<int> Inherit, TaskCompletionSource<Process> Started)? Other { get; init; }
+    }
 }

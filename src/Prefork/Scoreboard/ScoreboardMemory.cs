@@ -38,11 +38,25 @@ internal sealed unsafe class ScoreboardMemory : IDisposable
     }
 
     /// <summary>Master: creates a fresh scoreboard (0600, never through a symlink) and writes its header.</summary>
-    public static ScoreboardMemory Create(string? path, int slotCount, int masterPid)
+    /// <param name="path">The file, or null for an unnamed memfd.</param>
+    /// <param name="slotCount">How many slots.</param>
+    /// <param name="masterPid">The master, for readers of the header.</param>
+    /// <param name="besideLiveOne">
+    /// A master upgrade: the old master's children still write the file at <paramref name="path"/>, so
+    /// the new scoreboard is a new file renamed over it (the old processes keep the old inode mapped)
+    /// instead of the same file truncated under them.
+    /// </param>
+    public static ScoreboardMemory Create(string? path, int slotCount, int masterPid, bool besideLiveOne = false)
     {
+        string? staged = path is not null && besideLiveOne ? path + ".upgrade" : null;
+        if (staged is not null)
+        {
+            _ = Interop.Unlink(staged);
+        }
+
         int fd = path is null
             ? Interop.MemfdCreate("prefork-scoreboard", Interop.MFD_CLOEXEC)
-            : Interop.Open(path, Interop.O_RDWR | Interop.O_CREAT | Interop.O_NOFOLLOW | Interop.O_CLOEXEC, 0x180 /* 0600 */);
+            : Interop.Open(staged ?? path, Interop.O_RDWR | Interop.O_CREAT | Interop.O_NOFOLLOW | Interop.O_CLOEXEC | (staged is null ? 0 : Interop.O_EXCL), 0x180 /* 0600 */);
         if (fd < 0)
         {
             int errno = Interop.LastErrno;
@@ -70,6 +84,19 @@ internal sealed unsafe class ScoreboardMemory : IDisposable
         header->Generation = 1;
         header->Version = ScoreboardLayout.Version;
         Volatile.Write(ref header->Magic, ScoreboardLayout.Magic);
+        if (staged is not null)
+        {
+            try
+            {
+                File.Move(staged, path!, overwrite: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                memory.Dispose();
+                throw new IOException($"'{path}': cannot put the new scoreboard in place: {e.Message}", e);
+            }
+        }
+
         return memory;
     }
 

@@ -26,8 +26,17 @@ internal static class SocketActivation
             return [];
         }
 
-        var sockets = new List<Socket>(passed);
-        for (int fd = FirstDescriptor; fd < FirstDescriptor + passed; fd++)
+        return AdoptListeners(Enumerable.Range(FirstDescriptor, passed));
+    }
+
+    /// <summary>
+    /// Wraps listening descriptors this process inherited (from systemd, or from the old master of an
+    /// upgrade), close-on-exec again so only the spawner passes them on.
+    /// </summary>
+    public static IReadOnlyList<Socket> AdoptListeners(IEnumerable<int> descriptors)
+    {
+        var sockets = new List<Socket>();
+        foreach (int fd in descriptors)
         {
             Interop.SetCloseOnExec(fd, closeOnExec: true);
             sockets.Add(new Socket(new SafeSocketHandle(fd, ownsHandle: true)));

@@ -34,6 +34,13 @@ internal sealed class SystemdNotifier : IDisposable
 
     public bool IsActive => _socket is not null;
 
+    /// <summary>
+    /// Sends nothing while set. A master upgrade needs it at both ends: systemd must hear nothing from
+    /// a new master before it takes over (a failing one would announce STOPPING for the whole service),
+    /// nor from the old one after (its READY=1 carries its own MAINPID).
+    /// </summary>
+    public bool Muted { get; set; }
+
     public void Ready(string status) => Send($"READY=1\nSTATUS={status}\nMAINPID={Environment.ProcessId}");
 
     /// <summary>systemd 253+ wants the monotonic time with RELOADING=1 to match a reload to its READY=1.</summary>
@@ -47,7 +54,7 @@ internal sealed class SystemdNotifier : IDisposable
 
     private void Send(string message)
     {
-        if (_socket is null)
+        if (_socket is null || Muted)
         {
             return;
         }

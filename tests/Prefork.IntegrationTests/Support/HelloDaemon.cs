@@ -28,6 +28,9 @@ internal sealed class HelloDaemon : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>Once <see cref="HasExited"/>: the master's exit code.</summary>
+    public int ExitCode => _process.ExitCode;
+
     public string Output
     {
         get

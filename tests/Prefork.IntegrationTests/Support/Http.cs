@@ -5,7 +5,11 @@ using System.Text;
 
 namespace Prefork.IntegrationTests.Support;
 
-internal sealed record HttpAnswer(int Status, string Body, bool ServerKeepsAlive);
+/// <param name="Status">The status code.</param>
+/// <param name="Body">The body, decoded as UTF-8.</param>
+/// <param name="ServerKeepsAlive">False when the server said Connection: close.</param>
+/// <param name="BuildId">The X-Build-Id header of the samples: which build served this response.</param>
+internal sealed record HttpAnswer(int Status, string Body, bool ServerKeepsAlive, string? BuildId = null);
 
 /// <summary>A deliberately small HTTP/1.1 client over a raw socket, so tests control every byte and every close.</summary>
 internal static class Http
@@ -82,6 +86,7 @@ internal static class Http
                 int status = int.Parse(lines[0].Split(' ')[1], CultureInfo.InvariantCulture);
                 int length = 0;
                 bool keepAlive = true;
+                string? buildId = null;
                 foreach (string line in lines.Skip(1))
                 {
                     if (line.StartsWith("Content-Length:", StringComparison.OrdinalIgnoreCase))
@@ -91,6 +96,10 @@ internal static class Http
                     else if (line.StartsWith("Connection:", StringComparison.OrdinalIgnoreCase))
                     {
                         keepAlive = !line.Contains("close", StringComparison.OrdinalIgnoreCase);
+                    }
+                    else if (line.StartsWith("X-Build-Id:", StringComparison.OrdinalIgnoreCase))
+                    {
+                        buildId = line["X-Build-Id:".Length..].Trim();
                     }
                 }
 
@@ -106,7 +115,7 @@ internal static class Http
                     filled += more;
                 }
 
-                return new HttpAnswer(status, Encoding.UTF8.GetString(buffer, bodyStart, length), keepAlive);
+                return new HttpAnswer(status, Encoding.UTF8.GetString(buffer, bodyStart, length), keepAlive, buildId);
             }
 
             int read = await socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None, cancel.Token).ConfigureAwait(false);

@@ -3,6 +3,12 @@ namespace Prefork.IntegrationTests.Support;
 /// <summary>Where the sample daemon was built: beside this test assembly's build, same configuration.</summary>
 internal static class SampleBuild
 {
+    /// <summary>
+    /// The checkout's root: tests/Prefork.IntegrationTests/bin/&lt;Configuration&gt;/&lt;tfm&gt;/ is five levels
+    /// down. Declared first: the initializers below run in order and need it.
+    /// </summary>
+    public static string RepositoryRoot { get; } = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/')).Parent!.Parent!.Parent!.Parent!.Parent!.FullName;
+
     public static string Muxer { get; } = Environment.ProcessPath is { } path && Path.GetFileNameWithoutExtension(path) == "dotnet"
         ? path
         : "dotnet";
@@ -29,8 +35,7 @@ internal static class SampleBuild
         var testOutput = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
         string tfm = testOutput.Name;
         string configuration = testOutput.Parent!.Name;
-        DirectoryInfo repo = testOutput.Parent!.Parent!.Parent!.Parent!.Parent!;
-        string directory = Path.Combine(repo.FullName, folder, sample, "bin", configuration, tfm);
+        string directory = Path.Combine(RepositoryRoot, folder, sample, "bin", configuration, tfm);
         return File.Exists(Path.Combine(directory, sample + ".dll"))
             ? directory
             : throw new FileNotFoundException($"the sample is not built at {directory}; build the solution first");

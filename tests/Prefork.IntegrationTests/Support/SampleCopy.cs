@@ -27,5 +27,16 @@ internal sealed class SampleCopy : IDisposable
         File.Move(staged, Path.Combine(Folder, name), overwrite: true);
     }
 
+    /// <summary>Deploys every file of another build's output folder (not its subfolders), each by rename.</summary>
+    public void DeployFrom(string buildOutput)
+    {
+        foreach (string file in Directory.EnumerateFiles(buildOutput))
+        {
+            Deploy(Path.GetFileName(file), File.ReadAllBytes(file));
+        }
+
+        File.SetUnixFileMode(Path.Combine(Folder, "Hello"), File.GetUnixFileMode(SampleBuild.HelloApphost));
+    }
+
     public void Dispose() => Directory.Delete(Folder, recursive: true);
 }

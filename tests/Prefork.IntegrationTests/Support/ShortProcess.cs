@@ -36,7 +36,7 @@ internal static class ShortProcess
         catch (OperationCanceledException)
         {
             // Never leave a helper behind, even when the test fails.
-            process.Kill();
+            process.Kill(entireProcessTree: true);
             throw;
         }
 

@@ -211,6 +211,8 @@ public sealed class PidFileTests : IDisposable
         int inherited = DuplicateLikeInheritance(oldMaster.Descriptor);
 
         using PidFile newMaster = PidFile.Adopt(path, inherited);
+        Assert.Equal("4242\n", RawFile.ReadAllText(path)); // the old master is the daemon until the new one claims the file
+        newMaster.Claim();
         Assert.False(oldMaster.Remove()); // the old master exits cleanly: the file now holds another pid
         // ...and its close leaves the lock held, through the shared open file description.
 
@@ -219,6 +221,19 @@ public sealed class PidFileTests : IDisposable
         Assert.True(Interop.IsCloseOnExec(inherited));
         Assert.Throws<AlreadyRunningException>(() => PidFile.Acquire(path));
         Assert.True(newMaster.Remove());
+    }
+
+    [Fact]
+    public void AnAdoptedFileNeverClaimed_IsLeftToTheOldMaster()
+    {
+        string path = _dir.File("app.pid");
+        using PidFile oldMaster = PidFile.Acquire(path);
+        PidFile failedNewMaster = PidFile.Adopt(path, DuplicateLikeInheritance(oldMaster.Descriptor));
+
+        Assert.False(failedNewMaster.Remove());
+
+        Assert.Equal($"{Environment.ProcessId}\n", RawFile.ReadAllText(path));
+        Assert.Throws<AlreadyRunningException>(() => PidFile.Acquire(path));
     }
 
     [Fact]

@@ -63,6 +63,26 @@ public sealed class ScoreboardTests : IDisposable
     }
 
     [Fact]
+    public void UpgradedMastersScoreboard_IsANewFileBesideTheOldOne_WhichItsChildrenStillWrite()
+    {
+        using ScoreboardMemory old = ScoreboardMemory.Create(_path, 3, 1111);
+        var oldChild = new SlotWriter(old, 0);
+        oldChild.Start(42, 1);
+
+        using ScoreboardMemory upgraded = ScoreboardMemory.Create(_path, 3, 2222, besideLiveOne: true);
+        oldChild.SetState(WorkerState.Busy, 1);
+
+        // The old master and its children keep their own (now unnamed) file; the path is the new master's.
+        Assert.Equal(WorkerState.Busy, new ScoreboardReader(old).Read(0).State);
+        using ScoreboardMemory atPath = ScoreboardMemory.OpenExisting(_path);
+        var reader = new ScoreboardReader(atPath);
+        Assert.Equal(2222, reader.MasterPid);
+        Assert.Equal(WorkerState.Empty, reader.Read(0).State);
+        Assert.False(File.Exists(_path + ".upgrade"));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(_path));
+    }
+
+    [Fact]
     public void ForeignOrTruncatedFiles_AreRefusedClearly()
     {
         File.WriteAllText(_path, new string('x', 200));

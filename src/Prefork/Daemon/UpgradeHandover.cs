@@ -1,0 +1,79 @@
+using System.Globalization;
+
+namespace Prefork.Daemon;
+
+/// <summary>
+/// What an old master hands the new master it starts on SIGUSR2, through environment variables of our
+/// own (systemd's LISTEN_PID must be the receiver's pid, which the old master cannot know before the
+/// exec): the descriptor numbers of the listeners, of the locked pid file and of the ready pipe. The
+/// descriptors keep their numbers across exec; each is inherited only for the instant of that one spawn.
+/// </summary>
+/// <remarks>
+/// <code>
+/// master (old, pid A)            USR2: clears FD_CLOEXEC on listeners + pid file + pipe's write end,
+///   │                            starts the program again, marks them close-on-exec again
+///   ├─ worker … (generation of A) serve on throughout
+///   └─ master (new, pid B)       adopts the listeners (no bind), the pid file (same open file
+///        │                       description, so the same flock: the file is never unlocked),
+///        ├─ worker …             starts its children; once the floor is ready: writes B into the
+///        │                       pid file, then "prefork-ready" on the pipe
+///        ▼
+/// A reads "ready": MAINPID=B to systemd, retires its children (SIGTERM, graceful), exits 0 without
+/// touching the pid file; B is reparented. A reads an error, end of file or nothing within
+/// ReloadTimeout: A writes its own pid back, stops B, and carries on.
+/// </code>
+/// </remarks>
+internal sealed record UpgradeHandover(int OldMasterPid, IReadOnlyList<int> ListenFds, int? PidFileFd, int ReadyFd)
+{
+    internal const string FromVariable = "PREFORK_UPGRADE_FROM";
+    internal const string ListenFdsVariable = "PREFORK_UPGRADE_LISTEN_FDS";
+    internal const string PidFileFdVariable = "PREFORK_UPGRADE_PID_FD";
+    internal const string ReadyFdVariable = "PREFORK_UPGRADE_READY_FD";
+
+    /// <summary>Old master: the variables of the new master's environment.</summary>
+    public void WriteTo(IDictionary<string, string?> environment)
+    {
+        environment[FromVariable] = Text(OldMasterPid);
+        environment[ListenFdsVariable] = string.Join(',', ListenFds.Select(Text));
+        environment[PidFileFdVariable] = PidFileFd is int fd ? Text(fd) : null;
+        environment[ReadyFdVariable] = Text(ReadyFd);
+    }
+
+    /// <summary>
+    /// New master: the handover, or null in a master nobody upgraded. The variables are removed, so
+    /// neither children nor a later upgrade mistake them for their own.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The variables are there but malformed.</exception>
+    public static UpgradeHandover? Take()
+    {
+        string? from = Environment.GetEnvironmentVariable(FromVariable);
+        string? listen = Environment.GetEnvironmentVariable(ListenFdsVariable);
+        string? pidFile = Environment.GetEnvironmentVariable(PidFileFdVariable);
+        string? ready = Environment.GetEnvironmentVariable(ReadyFdVariable);
+        foreach (string name in new[] { FromVariable, ListenFdsVariable, PidFileFdVariable, ReadyFdVariable })
+        {
+            Environment.SetEnvironmentVariable(name, null);
+        }
+
+        if (from is null)
+        {
+            return null;
+        }
+
+        return new UpgradeHandover(
+            Parse(from, FromVariable),
+            [.. (listen ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries).Select(part => Parse(part, ListenFdsVariable))],
+            string.IsNullOrEmpty(pidFile) ? null : Parse(pidFile, PidFileFdVariable),
+            Parse(ready, ReadyFdVariable));
+    }
+
+    /// <summary>Every descriptor the new master must inherit.</summary>
+    public IEnumerable<int> Descriptors => PidFileFd is int fd ? [.. ListenFds, fd, ReadyFd] : [.. ListenFds, ReadyFd];
+
+    private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static int Parse(string? text, string name) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int value)
+            ? value
+            : throw new InvalidOperationException($"{name} is not a number ('{text}'): this master was not started by a Prefork upgrade");
+}
