@@ -18,11 +18,26 @@ internal abstract record MasterEvent
 
     public sealed record WorkerExited(int Slot, int Pid, WorkerExit Exit) : MasterEvent;
 
-    public sealed record Tick : MasterEvent;
+    public sealed record Tick : Periodic;
 
-    public sealed record CheckClients : MasterEvent;
+    public sealed record CheckClients : Periodic;
 
-    public sealed record CheckCode : MasterEvent;
+    public sealed record CheckCode : Periodic;
+
+    /// <summary>
+    /// A timer's event, in the queue at most once: a loop that stalled (SIGSTOP, a slow hook) catches up
+    /// with one tick, not a backlog of them, since every tick may double the next burst of children.
+    /// </summary>
+    public abstract record Periodic : MasterEvent
+    {
+        private int _queued;
+
+        /// <summary>Timer side: false while the previous one is still waiting for the loop.</summary>
+        public bool TryQueue() => Interlocked.Exchange(ref _queued, 1) == 0;
+
+        /// <summary>Loop side, before handling it: the next timer tick may be queued again.</summary>
+        public void Dequeued() => Volatile.Write(ref _queued, 0);
+    }
 
     public sealed record StopRequested(string Reason, bool Immediate) : MasterEvent;
 

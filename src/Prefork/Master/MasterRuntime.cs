@@ -233,6 +233,7 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
         supervisor.MaintainPool();
         await foreach (MasterEvent next in _events.Reader.ReadAllAsync().ConfigureAwait(false))
         {
+            (next as MasterEvent.Periodic)?.Dequeued();
             await supervisor.HandleAsync(next).ConfigureAwait(false);
             // After an upgrade the old master's children all leave at once: take over with the floor ready.
             if (_onReady is not null && table.All.Count(w => w.Ready) >= (_handover is null ? 1 : Math.Max(1, _floor)))
@@ -261,13 +262,16 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
         return 0;
     }
 
-    private async Task PostTicksAsync(PeriodicTimer ticker, MasterEvent tick)
+    private async Task PostTicksAsync(PeriodicTimer ticker, MasterEvent.Periodic tick)
     {
         try
         {
             while (await ticker.WaitForNextTickAsync().ConfigureAwait(false))
             {
-                _events.Writer.TryWrite(tick);
+                if (tick.TryQueue())
+                {
+                    _events.Writer.TryWrite(tick);
+                }
             }
         }
         catch (ObjectDisposedException)
@@ -305,6 +309,7 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
             }
 
             MasterEvent received = await nextEvent.ConfigureAwait(false);
+            (received as MasterEvent.Periodic)?.Dequeued();
             nextEvent = _events.Reader.ReadAsync().AsTask();
             if (received is MasterEvent.SignalReceived { Signal: (PosixSignal)Interop.SIGUSR1 })
             {
@@ -502,9 +507,6 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
             switch (next)
             {
                 case MasterEvent.Tick:
-                    NoticeClockGap();
-                    ObserveChildren();
-                    EnforceStopDeadlines();
                     NoticeClockGap();
                     ObserveChildren();
                     EnforceStopDeadlines();
