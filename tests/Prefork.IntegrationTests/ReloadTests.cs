@@ -10,12 +10,13 @@ public sealed partial class ReloadTests
     private static readonly TimeSpan Liveness = TimeSpan.FromSeconds(60);
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task HupUnderLoad_ReplacesEveryChild_WithoutOneFailedRequest(bool keepAlive)
+    [InlineData(false, HelloFlavor.Jit)]
+    [InlineData(true, HelloFlavor.Jit)]
+    [InlineData(true, HelloFlavor.NativeAot)]
+    public async Task HupUnderLoad_ReplacesEveryChild_WithoutOneFailedRequest(bool keepAlive, HelloFlavor flavor)
     {
         // The ceiling at the floor keeps autoscaling out of this test: it is about generations.
-        await using HelloDaemon daemon = HelloDaemon.Start("--prefork", "3", "--max-children", "3");
+        await using HelloDaemon daemon = HelloDaemon.Start(await HelloBuild.OfAsync(flavor), "--prefork", "3", "--max-children", "3");
         await daemon.WaitUntilServingAsync(3);
 
         await ReloadUnderLoad.RunAsync(daemon, children: 3, reloads: 4, keepAlive, Liveness);

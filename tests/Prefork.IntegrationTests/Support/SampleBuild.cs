@@ -9,6 +9,14 @@ internal static class SampleBuild
 
     public static string OutputDirectory { get; } = Locate("Hello");
 
+    /// <summary>The repository this test assembly was built from.</summary>
+    public static string RepositoryRoot => TestOutput.Parent!.Parent!.Parent!.Parent!.Parent!.FullName;
+
+    /// <summary>The configuration the tests were built in (Debug under `dotnet test`).</summary>
+    public static string Configuration => TestOutput.Parent!.Name;
+
+    private static DirectoryInfo TestOutput => new(AppContext.BaseDirectory.TrimEnd('/'));
+
     public static string KestrelHelloDll => Path.Combine(Locate("KestrelHello"), "KestrelHello.dll");
 
     public static string HostingAppDll => Path.Combine(Locate("Prefork.HostingApp", "tests"), "Prefork.HostingApp.dll");
@@ -26,11 +34,10 @@ internal static class SampleBuild
     private static string Locate(string sample, string folder = "samples")
     {
         // tests/Prefork.IntegrationTests/bin/<Configuration>/<tfm>/ → samples/<sample>/bin/<Configuration>/<tfm>/
-        var testOutput = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
+        DirectoryInfo testOutput = TestOutput;
         string tfm = testOutput.Name;
         string configuration = testOutput.Parent!.Name;
-        DirectoryInfo repo = testOutput.Parent!.Parent!.Parent!.Parent!.Parent!;
-        string directory = Path.Combine(repo.FullName, folder, sample, "bin", configuration, tfm);
+        string directory = Path.Combine(RepositoryRoot, folder, sample, "bin", configuration, tfm);
         return File.Exists(Path.Combine(directory, sample + ".dll"))
             ? directory
             : throw new FileNotFoundException($"the sample is not built at {directory}; build the solution first");

@@ -2,24 +2,40 @@ using System.Diagnostics;
 
 namespace Prefork.IntegrationTests.Support;
 
-/// <summary>Runs a short-lived .NET program (the `prefork` tool, a test helper) to completion, killing it if it hangs.</summary>
+/// <summary>Runs a short-lived program (the `prefork` tool, a test helper, a build) to completion, killing it and its children if it hangs.</summary>
 internal static class ShortProcess
 {
     public static Task<(int Exit, string Output, string Error)> RunCliAsync(params string[] arguments) =>
         RunAsync(SampleBuild.CliDll, arguments, TimeSpan.FromSeconds(60));
 
-    public static async Task<(int Exit, string Output, string Error)> RunAsync(string dll, string[] arguments, TimeSpan timeout)
+    public static Task<(int Exit, string Output, string Error)> RunAsync(string dll, string[] arguments, TimeSpan timeout) =>
+        RunProgramAsync(SampleBuild.Muxer, [dll, .. arguments], timeout);
+
+    /// <param name="environment">Variables to set, or to remove where the value is null.</param>
+    public static async Task<(int Exit, string Output, string Error)> RunProgramAsync(
+        string program, IEnumerable<string> arguments, TimeSpan timeout, IReadOnlyDictionary<string, string?>? environment = null)
     {
-        var info = new ProcessStartInfo(SampleBuild.Muxer)
+        var info = new ProcessStartInfo(program)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        info.ArgumentList.Add(dll);
         foreach (string argument in arguments)
         {
             info.ArgumentList.Add(argument);
+        }
+
+        foreach (KeyValuePair<string, string?> variable in environment ?? new Dictionary<string, string?>())
+        {
+            if (variable.Value is null)
+            {
+                info.Environment.Remove(variable.Key);
+            }
+            else
+            {
+                info.Environment[variable.Key] = variable.Value;
+            }
         }
 
         using Process process = Process.Start(info)!;
@@ -33,7 +49,7 @@ internal static class ShortProcess
         catch (OperationCanceledException)
         {
             // Never leave a helper behind, even when the test fails.
-            process.Kill();
+            process.Kill(entireProcessTree: true);
             throw;
         }
 
