@@ -1,17 +1,19 @@
 #!/usr/bin/env python3
 """Scale-up reaction time: how long the sample takes to go from 2 to 32 busy children.
 
-Usage: bench/scale-up.py [children=32] [runs=3]
+Usage: bench/scale-up.py [--aot] [children=32] [runs=3]
 
-Builds the sample in Release, starts `Hello --prefork 2 --max-children N --scoreboard S` on 127.0.0.1,
+Builds the sample in Release (with --aot: publishes it as NativeAOT, see bench/aot-publish.sh), starts `Hello --prefork 2 --max-children N --scoreboard S` on 127.0.0.1,
 opens N concurrent `/sleep/8000` requests at once, and samples every 50 ms both the kernel's view
 (/proc/<master>/task/*/children) and the scoreboard's (slots in state Busy, read straight from the
 file). Prints the time until N children exist and until N are busy, i.e. every request is being served.
 """
 import mmap, os, socket, struct, subprocess, sys, tempfile, time
 
-N = int(sys.argv[1]) if len(sys.argv) > 1 else 32
-RUNS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+AOT = "--aot" in sys.argv[1:]
+ARGS = [a for a in sys.argv[1:] if a != "--aot"]
+N = int(ARGS[0]) if len(ARGS) > 0 else 32
+RUNS = int(ARGS[1]) if len(ARGS) > 1 else 3
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUSY = 3  # WorkerState.Busy
 
@@ -42,10 +44,10 @@ def free_port():
     return port
 
 
-def run_once(dll):
+def run_once(command):
     port = free_port()
     board = os.path.join(tempfile.mkdtemp(prefix="prefork-scale-"), "scoreboard")
-    master = subprocess.Popen(["dotnet", dll, "--listen", f"127.0.0.1:{port}", "--prefork", "2",
+    master = subprocess.Popen(command + ["--listen", f"127.0.0.1:{port}", "--prefork", "2",
                                "--max-children", str(N), "--scoreboard", board, "--idle-timeout", "30"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     clients = []
@@ -83,15 +85,27 @@ def run_once(dll):
         master.wait(30)
 
 
+def hello_command():
+    # HELLO_DLL picks another JIT build, e.g. one published with -p:PublishReadyToRun=true; HELLO_EXE an
+    # executable that needs no muxer (an apphost or a NativeAOT build).
+    if os.environ.get("HELLO_EXE"):
+        return [os.environ["HELLO_EXE"]]
+    if os.environ.get("HELLO_DLL"):
+        return ["dotnet", os.environ["HELLO_DLL"]]
+    if AOT:
+        out = subprocess.run(["bash", os.path.join(ROOT, "bench", "aot-publish.sh")], check=True,
+                             stdout=subprocess.PIPE, text=True).stdout.split()
+        return [out[-1]]
+    subprocess.run(["dotnet", "build", "-c", "Release", os.path.join(ROOT, "samples", "Hello")], check=True,
+                   stdout=subprocess.DEVNULL)
+    return ["dotnet", os.path.join(ROOT, "samples", "Hello", "bin", "Release", "net10.0", "Hello.dll")]
+
+
 def main():
-    # HELLO_DLL picks another build, e.g. one published with -p:PublishReadyToRun=true.
-    dll = os.environ.get("HELLO_DLL")
-    if dll is None:
-        subprocess.run(["dotnet", "build", "-c", "Release", os.path.join(ROOT, "samples", "Hello")], check=True,
-                       stdout=subprocess.DEVNULL)
-        dll = os.path.join(ROOT, "samples", "Hello", "bin", "Release", "net10.0", "Hello.dll")
+    command = hello_command()
+    print(f"{' '.join(command)}: 2 -> {N} busy children")
     for run in range(RUNS):
-        c, b = run_once(dll)
+        c, b = run_once(command)
         fmt = lambda t: "not within 8 s" if t is None else f"{t:.2f} s"
         print(f"run {run + 1}: {N} children after {fmt(c)}, {N} busy after {fmt(b)}")
 

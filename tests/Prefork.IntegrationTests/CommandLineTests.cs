@@ -8,17 +8,23 @@ namespace Prefork.IntegrationTests;
 public sealed class CommandLineTests
 {
     [Theory]
-    [InlineData("--prefork", "--prefork=-1")]
-    [InlineData("--max-children", "--max-children", "1", "--prefork", "3")]
-    [InlineData("--listen", "--listen", "nonsense")]
-    [InlineData("--listen", "--listen", "127.0.0.1:99999")]
-    [InlineData("--prefork", "--prefork", "many")]
-    [InlineData("--worker-connections", "--worker-connections", "0")]
-    [InlineData("--idle-timeout", "--idle-timeout", "-1")]
-    [InlineData("--pid-file", "--daemonize")]
-    public async Task BadOption_FailsWithOneLineNamingIt(string option, params string[] arguments)
+    [InlineData(HelloFlavor.Jit, "--prefork", "--prefork=-1")]
+    [InlineData(HelloFlavor.Jit, "--max-children", "--max-children", "1", "--prefork", "3")]
+    [InlineData(HelloFlavor.Jit, "--listen", "--listen", "nonsense")]
+    [InlineData(HelloFlavor.Jit, "--listen", "--listen", "127.0.0.1:99999")]
+    [InlineData(HelloFlavor.Jit, "--prefork", "--prefork", "many")]
+    [InlineData(HelloFlavor.Jit, "--worker-connections", "--worker-connections", "0")]
+    [InlineData(HelloFlavor.Jit, "--idle-timeout", "--idle-timeout", "-1")]
+    [InlineData(HelloFlavor.Jit, "--pid-file", "--daemonize")]
+    [InlineData(HelloFlavor.NativeAot, "--prefork", "--prefork=-1")]
+    [InlineData(HelloFlavor.NativeAot, "--max-children", "--max-children", "1", "--prefork", "3")]
+    [InlineData(HelloFlavor.NativeAot, "--listen", "--listen", "nonsense")]
+    [InlineData(HelloFlavor.NativeAot, "--prefork", "--prefork", "many")]
+    [InlineData(HelloFlavor.NativeAot, "--pid-file", "--daemonize")]
+    public async Task BadOption_FailsWithOneLineNamingIt(HelloFlavor flavor, string option, params string[] arguments)
     {
-        await using HelloDaemon daemon = HelloDaemon.StartWith(SampleBuild.Muxer, [SampleBuild.HelloDll], arguments, addListen: false);
+        HelloBuild build = await HelloBuild.OfAsync(flavor);
+        await using HelloDaemon daemon = HelloDaemon.StartWith(build.FileName, build.Prefix, arguments, addListen: false);
         int exit = await daemon.WaitForExitAsync(TimeSpan.FromSeconds(30));
         Assert.NotEqual(0, exit);
         string[] lines = daemon.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);

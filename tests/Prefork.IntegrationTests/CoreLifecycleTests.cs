@@ -3,18 +3,30 @@ using Prefork.IntegrationTests.Support;
 
 namespace Prefork.IntegrationTests;
 
-/// <summary>The core issue's acceptance points, against the real sample daemon.</summary>
+/// <summary>
+/// The core issue's acceptance points, against the real sample daemon. The ones that take a
+/// <see cref="HelloFlavor"/> run against the JIT build and the NativeAOT build alike: an AOT master must
+/// re-execute itself as its children just as <c>dotnet Hello.dll</c> does.
+/// </summary>
 public sealed class CoreLifecycleTests
 {
     private static readonly TimeSpan Liveness = TimeSpan.FromSeconds(30);
 
-    [Fact]
-    public async Task Prefork3_StartsExactlyThreeChildren_ThatAllServe_AndInheritOnlyTheirListener()
+    [Theory]
+    [InlineData(HelloFlavor.Jit)]
+    [InlineData(HelloFlavor.NativeAot)]
+    public async Task Prefork3_StartsExactlyThreeChildren_ThatAllServe_AndInheritOnlyTheirListener(HelloFlavor flavor)
     {
-        await using HelloDaemon daemon = HelloDaemon.Start("--prefork", "3");
+        await using HelloDaemon daemon = HelloDaemon.Start(await HelloBuild.OfAsync(flavor), "--prefork", "3");
         await daemon.WaitUntilServingAsync(3);
         IReadOnlyList<int> children = daemon.Children();
         Assert.Equal(3, children.Count);
+
+        // Children are the master's own program started again: the muxer for the JIT build, the
+        // executable itself for NativeAOT (never `dotnet` with a native binary, nor the other way round).
+        string program = ProcFs.Executable(daemon.Pid);
+        Assert.Equal(flavor == HelloFlavor.NativeAot ? "Hello" : "dotnet", Path.GetFileName(program));
+        Assert.All(children, child => Assert.Equal(program, ProcFs.Executable(child)));
 
         // Concurrent slow requests must land on different children (one client per child).
         Task<HttpAnswer>[] slow = [.. Enumerable.Range(0, 3).Select(_ => Http.GetAsync(daemon.Port, "/sleep/500"))];
@@ -41,10 +53,12 @@ public sealed class CoreLifecycleTests
     private static bool IsPipeOrSocket(string target) =>
         target.StartsWith("socket:", StringComparison.Ordinal) || target.StartsWith("pipe:", StringComparison.Ordinal);
 
-    [Fact]
-    public async Task KilledChildren_AreReplaced_OneOrTwoAtOnce()
+    [Theory]
+    [InlineData(HelloFlavor.Jit)]
+    [InlineData(HelloFlavor.NativeAot)]
+    public async Task KilledChildren_AreReplaced_OneOrTwoAtOnce(HelloFlavor flavor)
     {
-        await using HelloDaemon daemon = HelloDaemon.Start("--prefork", "3");
+        await using HelloDaemon daemon = HelloDaemon.Start(await HelloBuild.OfAsync(flavor), "--prefork", "3");
         await daemon.WaitUntilServingAsync(3);
 
         int victim = daemon.Children()[0];
@@ -68,10 +82,12 @@ public sealed class CoreLifecycleTests
         Assert.Contains("killed by SIGKILL", daemon.Output, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task Sigterm_LetsTheRequestInHandFinish_ThenEverythingExitsWithZero()
+    [Theory]
+    [InlineData(HelloFlavor.Jit)]
+    [InlineData(HelloFlavor.NativeAot)]
+    public async Task Sigterm_LetsTheRequestInHandFinish_ThenEverythingExitsWithZero(HelloFlavor flavor)
     {
-        await using HelloDaemon daemon = HelloDaemon.Start("--prefork", "2");
+        await using HelloDaemon daemon = HelloDaemon.Start(await HelloBuild.OfAsync(flavor), "--prefork", "2");
         await daemon.WaitUntilServingAsync(2);
         IReadOnlyList<int> children = daemon.Children();
 

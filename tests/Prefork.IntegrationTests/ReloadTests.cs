@@ -10,12 +10,13 @@ public sealed partial class ReloadTests
     private static readonly TimeSpan Liveness = TimeSpan.FromSeconds(60);
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task HupUnderLoad_ReplacesEveryChild_WithoutOneFailedRequest(bool keepAlive)
+    [InlineData(false, HelloFlavor.Jit)]
+    [InlineData(true, HelloFlavor.Jit)]
+    [InlineData(true, HelloFlavor.NativeAot)]
+    public async Task HupUnderLoad_ReplacesEveryChild_WithoutOneFailedRequest(bool keepAlive, HelloFlavor flavor)
     {
         // The ceiling at the floor keeps autoscaling out of this test: it is about generations.
-        await using HelloDaemon daemon = HelloDaemon.Start("--prefork", "3", "--max-children", "3");
+        await using HelloDaemon daemon = HelloDaemon.Start(await HelloBuild.OfAsync(flavor), "--prefork", "3", "--max-children", "3");
         await daemon.WaitUntilServingAsync(3);
 
         await ReloadUnderLoad.RunAsync(daemon, children: 3, reloads: 4, keepAlive, Liveness);
@@ -27,7 +28,9 @@ public sealed partial class ReloadTests
         // Compiled before the daemon starts, so the build's CPU does not compete with the reload.
         string newBuild = await HelloRebuild.OutputAsync();
         using var copy = new SampleCopy();
-        await using HelloDaemon daemon = HelloDaemon.StartWith(SampleBuild.Muxer, [copy.HelloDll], ["--prefork", "2", "--auto-reload-every", "1"]);
+        // A fixed pool: the load must not scale it, so "2 children" below means the old generation left.
+        await using HelloDaemon daemon = HelloDaemon.StartWith(
+            SampleBuild.Muxer, [copy.HelloDll], ["--prefork", "2", "--max-children", "2", "--auto-reload-every", "1"]);
         await daemon.WaitUntilServingAsync(2);
         HashSet<int> first = [.. daemon.Children()];
         string? oldBuild = (await Http.GetAsync(daemon.Port, "/")).BuildId;

@@ -43,7 +43,10 @@ internal sealed class HelloDaemon : IAsyncDisposable
     }
 
     /// <summary>Starts <c>dotnet Hello.dll --listen 127.0.0.1:PORT args…</c> on a free port.</summary>
-    public static HelloDaemon Start(params string[] arguments) => StartWith(SampleBuild.Muxer, [SampleBuild.HelloDll], arguments);
+    public static HelloDaemon Start(params string[] arguments) => Start(HelloBuild.Jit, arguments);
+
+    /// <summary>Starts the given build of the sample with <c>--listen 127.0.0.1:PORT args…</c> on a free port.</summary>
+    public static HelloDaemon Start(HelloBuild build, params string[] arguments) => StartWith(build.FileName, build.Prefix, arguments);
 
     public static HelloDaemon StartWith(
         string fileName,

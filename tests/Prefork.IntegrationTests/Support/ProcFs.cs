@@ -56,6 +56,9 @@ internal static partial class ProcFs
         }
     }
 
+    /// <summary>The program a process runs, as the kernel knows it (<c>/proc/PID/exe</c>).</summary>
+    public static string Executable(int pid) => new FileInfo($"/proc/{pid}/exe").LinkTarget ?? "";
+
     /// <summary>The targets of a process's descriptors, e.g. "socket:[123]" or "/memfd:x (deleted)".</summary>
     public static Dictionary<int, string> Descriptors(int pid)
     {

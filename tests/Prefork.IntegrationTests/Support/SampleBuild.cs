@@ -3,17 +3,19 @@ namespace Prefork.IntegrationTests.Support;
 /// <summary>Where the sample daemon was built: beside this test assembly's build, same configuration.</summary>
 internal static class SampleBuild
 {
-    /// <summary>
-    /// The checkout's root: tests/Prefork.IntegrationTests/bin/&lt;Configuration&gt;/&lt;tfm&gt;/ is five levels
-    /// down. Declared first: the initializers below run in order and need it.
-    /// </summary>
-    public static string RepositoryRoot { get; } = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/')).Parent!.Parent!.Parent!.Parent!.Parent!.FullName;
-
     public static string Muxer { get; } = Environment.ProcessPath is { } path && Path.GetFileNameWithoutExtension(path) == "dotnet"
         ? path
         : "dotnet";
 
     public static string OutputDirectory { get; } = Locate("Hello");
+
+    /// <summary>The repository this test assembly was built from.</summary>
+    public static string RepositoryRoot => TestOutput.Parent!.Parent!.Parent!.Parent!.Parent!.FullName;
+
+    /// <summary>The configuration the tests were built in (Debug under `dotnet test`).</summary>
+    public static string Configuration => TestOutput.Parent!.Name;
+
+    private static DirectoryInfo TestOutput => new(AppContext.BaseDirectory.TrimEnd('/'));
 
     public static string KestrelHelloDll => Path.Combine(Locate("KestrelHello"), "KestrelHello.dll");
 
@@ -32,7 +34,7 @@ internal static class SampleBuild
     private static string Locate(string sample, string folder = "samples")
     {
         // tests/Prefork.IntegrationTests/bin/<Configuration>/<tfm>/ → samples/<sample>/bin/<Configuration>/<tfm>/
-        var testOutput = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
+        DirectoryInfo testOutput = TestOutput;
         string tfm = testOutput.Name;
         string configuration = testOutput.Parent!.Name;
         string directory = Path.Combine(RepositoryRoot, folder, sample, "bin", configuration, tfm);

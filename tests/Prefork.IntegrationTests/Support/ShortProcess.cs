@@ -2,7 +2,7 @@ using System.Diagnostics;
 
 namespace Prefork.IntegrationTests.Support;
 
-/// <summary>Runs a short-lived .NET program (the `prefork` tool, a test helper) to completion, killing it if it hangs.</summary>
+/// <summary>Runs a short-lived program (the `prefork` tool, a test helper, a build) to completion, killing it and its children if it hangs.</summary>
 internal static class ShortProcess
 {
     public static Task<(int Exit, string Output, string Error)> RunCliAsync(params string[] arguments) =>
@@ -12,9 +12,11 @@ internal static class ShortProcess
         RunProgramAsync(SampleBuild.Muxer, [dll, .. arguments], timeout);
 
     /// <summary>Any program, e.g. setpriv running the tool as another user.</summary>
-    public static async Task<(int Exit, string Output, string Error)> RunProgramAsync(string fileName, IEnumerable<string> arguments, TimeSpan timeout)
+    /// <param name="environment">Variables to set, or to remove where the value is null.</param>
+    public static async Task<(int Exit, string Output, string Error)> RunProgramAsync(
+        string program, IEnumerable<string> arguments, TimeSpan timeout, IReadOnlyDictionary<string, string?>? environment = null)
     {
-        var info = new ProcessStartInfo(fileName)
+        var info = new ProcessStartInfo(program)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -23,6 +25,18 @@ internal static class ShortProcess
         foreach (string argument in arguments)
         {
             info.ArgumentList.Add(argument);
+        }
+
+        foreach (KeyValuePair<string, string?> variable in environment ?? new Dictionary<string, string?>())
+        {
+            if (variable.Value is null)
+            {
+                info.Environment.Remove(variable.Key);
+            }
+            else
+            {
+                info.Environment[variable.Key] = variable.Value;
+            }
         }
 
         using Process process = Process.Start(info)!;
