@@ -69,6 +69,30 @@ public sealed class SystemdTests : IDisposable
     }
 
     [Fact]
+    public async Task UnderSystemdSocketActivate_ServesOnItsSocket_AndBindsNoneOfItsOwn()
+    {
+        const string tool = "/usr/bin/systemd-socket-activate";
+        Assert.True(File.Exists(tool), $"{tool} is missing: install Debian's systemd package (.ci/run does)");
+        int port = HelloDaemon.FreePort(IPAddress.Loopback);
+        int ownListen = HelloDaemon.FreePort(IPAddress.Loopback);
+
+        // systemd's own tool binds the port, waits for the first connection, then execs the daemon with
+        // the socket as descriptor 3 and LISTEN_FDS/LISTEN_PID set: the daemon keeps the tool's pid.
+        await using HelloDaemon daemon = HelloDaemon.StartWith(
+            tool,
+            ["-l", $"127.0.0.1:{port}", SampleBuild.Muxer, SampleBuild.HelloDll],
+            ["--prefork", "2", "--listen", $"127.0.0.1:{ownListen}"],
+            addListen: false);
+
+        await Eventually.HoldsAsync(
+            async () => (await Http.TryGetAsync(port, "/"))?.Status == 200 && daemon.Children().Count == 2,
+            TimeSpan.FromSeconds(30),
+            () => daemon.Output);
+        Assert.Contains(int.Parse((await Http.GetAsync(port, "/pid")).Body, CultureInfo.InvariantCulture), daemon.Children());
+        Assert.Null(await Http.TryGetAsync(ownListen, "/"));
+    }
+
+    [Fact]
     public async Task Usr2UnderSocketActivation_NewMasterServesThePassedSocket_AndSystemdHearsTheNewMainPid()
     {
         using var passed = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
