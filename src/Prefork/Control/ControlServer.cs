@@ -271,7 +271,7 @@ internal sealed class ControlServer : IAsyncDisposable
 
     /// <summary>
     /// Stops the accept loops first and closes the sockets only then: closing a socket an accept still
-    /// uses makes the runtime shut it down to free the accept, and a shutdown stops a socket another
+    /// uses can make the runtime shut it down to free the accept, and a shutdown stops a socket another
     /// master shares (an upgrade) for that master too.
     /// </summary>
     private async Task CloseListenersAsync()
