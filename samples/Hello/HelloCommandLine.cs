@@ -65,13 +65,17 @@ internal sealed class HelloCommandLine
     // Hidden, for the crash-loop test: every child fails in WorkerInit, as an application that cannot boot.
     private readonly Option<bool> _crashOnStart = new("--crash-on-start") { Hidden = true };
 
+    // Hidden, for the abandoned-upgrade test: children fail in WorkerInit while this file exists, so a
+    // master started later (by SIGUSR2) runs but can never get a child ready.
+    private readonly Option<string?> _crashOnStartIf = new("--crash-on-start-if") { Hidden = true };
+
     public HelloCommandLine()
     {
         Root = new RootCommand("Hello: a preforking HTTP/1.1 sample daemon built on Prefork.")
         {
             _listen, _prefork, _maxChildren, _daemonize, _pidFile, _errorLog, _accessLog, _scoreboard, _requireRoot,
             _autoReloadEvery, _maxRequests, _killOnDisconnect, _cancelOnDisconnect, _user, _group, _workerConnections, _gracefulTimeout, _workerTimeout, _umask,
-            _minSpare, _idleTimeout, _controlSocket, _controlPort, _crashOnStart,
+            _minSpare, _idleTimeout, _controlSocket, _controlPort, _crashOnStart, _crashOnStartIf,
         };
     }
 
@@ -149,6 +153,12 @@ internal sealed class HelloCommandLine
         if (parsed.GetValue(_crashOnStart))
         {
             options.WorkerInit = _ => throw new InvalidOperationException("--crash-on-start: this child refuses to boot");
+        }
+        else if (parsed.GetValue(_crashOnStartIf) is { } marker)
+        {
+            options.WorkerInit = _ => File.Exists(marker)
+                ? throw new InvalidOperationException($"--crash-on-start-if: {marker} exists, this child refuses to boot")
+                : Task.CompletedTask;
         }
 
         if (parsed.GetValue(_killOnDisconnect))

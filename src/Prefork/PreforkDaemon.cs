@@ -96,7 +96,7 @@ public static class PreforkDaemon
 
         using (files)
         {
-            Action? onReady = launcher is null ? null : () => ReportReady(launcher, files, handover, logger, options.PidPath);
+            Func<bool>? onReady = launcher is null ? null : () => ReportReady(launcher, files, handover, logger, options.PidPath);
             using var master = new MasterRuntime(options, loggerFactory, files, onReady, handover);
             int exitCode = await master.RunAsync().ConfigureAwait(false);
             if (master.FatalError is { } fatal)
@@ -113,15 +113,16 @@ public static class PreforkDaemon
 
     /// <summary>
     /// The launcher may exit; or, after an upgrade, the old master may go: the pid file names this
-    /// process first, so whoever sees the old master gone finds the new one in the file.
+    /// process first, so whoever sees the old master gone finds the new one in the file. False when the
+    /// old master was told this master cannot take over.
     /// </summary>
-    private static void ReportReady(ReadyPipe launcher, DaemonFiles files, UpgradeHandover? handover, ILogger logger, string? pidPath)
+    private static bool ReportReady(ReadyPipe launcher, DaemonFiles files, UpgradeHandover? handover, ILogger logger, string? pidPath)
     {
         if (handover is null)
         {
             Log.DaemonReady(logger, Environment.ProcessId);
             launcher.Ready();
-            return;
+            return true;
         }
 
         try
@@ -132,11 +133,12 @@ public static class PreforkDaemon
         {
             // The old master then writes its own pid back, stops this master and serves on.
             launcher.Fail(e.Message);
-            return;
+            return false;
         }
 
         Log.UpgradeReady(logger, Environment.ProcessId, pidPath ?? "(none)", handover.OldMasterPid);
         launcher.Ready();
+        return true;
     }
 
     private static UserAccount? CheckOptions(PreforkOptions options)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using Prefork.IntegrationTests.Support;
 
 namespace Prefork.IntegrationTests;
@@ -144,6 +145,108 @@ public sealed class UpgradeTests : IAsyncLifetime
         Assert.Equal(master, _hello.MasterPid());
         Assert.Equal(200, (await Http.GetAsync(_hello.Port, "/")).Status);
     }
+
+    [Fact]
+    public async Task Usr2WithControlSocketAndPort_TheNewMasterAdoptsBoth_AndRemovesTheFileOnlyWhenItStops()
+    {
+        string control = Path.Combine(_hello.Directory, "control.sock");
+        int controlPort = HelloDaemon.FreePort(System.Net.IPAddress.Loopback);
+        (int exit, string output) = await _hello.LaunchAsync(_hello.StandardArguments("--control-socket", control, "--control-port", Text(controlPort)));
+        Assert.True(exit == 0, output);
+        int oldMaster = _hello.MasterPid()!.Value;
+        await Eventually.HoldsAsync(async () => await SpawnsAsync(control) == 2, Liveness, ErrorLog);
+        double oldStart = await StartTimeAsync(controlPort);
+
+        ProcFs.Kill(oldMaster, SIGUSR2);
+        await Eventually.HoldsAsync(() => _hello.MasterPid() is int current && current != oldMaster, Liveness, ErrorLog);
+        int newMaster = _hello.MasterPid()!.Value;
+        await Eventually.HoldsAsync(() => !ProcFs.IsAlive(oldMaster), Liveness, () => $"the old master {oldMaster} is still there:\n{ErrorLog()}");
+        Assert.True(ProcFs.IsAlive(newMaster), ErrorLog());
+
+        // Adopted, not bound: the old master's socket file and port, now answered by the new master alone.
+        string log = ErrorLog();
+        Assert.Contains($"adopted the old master's socket {control}", log, StringComparison.Ordinal);
+        Assert.Contains($"adopted the old master's socket 127.0.0.1:{controlPort}", log, StringComparison.Ordinal);
+        Assert.Contains("control server: handed over to the new master", log, StringComparison.Ordinal);
+        for (int i = 0; i < 5; i++)
+        {
+            Assert.Equal(newMaster, await MasterPidAsync(ControlHttp.GetAsync(control, "/status")));
+            Assert.Equal(newMaster, await MasterPidAsync(ControlHttp.GetAsync(controlPort, "/status")));
+        }
+
+        Assert.True(File.Exists(control), "the old master removed the socket file it handed over");
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(control));
+
+        // The counters start again with the new master, as after a restart: its own two children only.
+        await Eventually.HoldsAsync(async () => await SpawnsAsync(control) == 2, Liveness, ErrorLog);
+        Assert.True(await StartTimeAsync(controlPort) > oldStart, "prefork_master_start_time_seconds is still the old master's");
+
+        // The new master owns the file now: stopping it removes it.
+        ProcFs.Kill(newMaster, ProcFs.SIGTERM);
+        await Eventually.HoldsAsync(() => !ProcFs.IsAlive(newMaster), Liveness, ErrorLog);
+        Assert.False(File.Exists(control), $"the stopped master left its socket file\n{ErrorLog()}");
+        Assert.Empty(_hello.ProcessesOfThisDirectory());
+    }
+
+    [Fact]
+    public async Task Usr2AbandonedAfterTheNewMasterAdoptedTheControlSocket_TheOldMasterKeepsAnsweringOnIt()
+    {
+        string control = Path.Combine(_hello.Directory, "control.sock");
+        string refuseBoot = Path.Combine(_hello.Directory, "refuse-boot");
+        int controlPort = HelloDaemon.FreePort(System.Net.IPAddress.Loopback);
+        (int exit, string output) = await _hello.LaunchAsync(
+            _hello.StandardArguments("--control-socket", control, "--control-port", Text(controlPort), "--crash-on-start-if", refuseBoot));
+        Assert.True(exit == 0, output);
+        int master = _hello.MasterPid()!.Value;
+        await Eventually.HoldsAsync(() => _hello.Children(master).Count == 2, Liveness, ErrorLog);
+
+        // The new master runs, adopts the control sockets and serves on them, but no child of its can
+        // boot: it fails its start and goes, and the upgrade is abandoned.
+        await File.WriteAllTextAsync(refuseBoot, "no");
+        ProcFs.Kill(master, SIGUSR2);
+        await Eventually.HoldsAsync(() => ErrorLog().Contains("upgrade abandoned", StringComparison.Ordinal), Liveness, ErrorLog);
+        File.Delete(refuseBoot);
+        string log = ErrorLog();
+        Assert.Contains($"adopted the old master's socket {control}", log, StringComparison.Ordinal);
+        Assert.Contains("failed before they were ready", log, StringComparison.Ordinal);
+        Assert.DoesNotContain("handed over to the new master", log, StringComparison.Ordinal);
+        int newMaster = int.Parse(
+            log.Split("upgrade: started new master pid ")[1].Split(' ')[0], NumberStyles.None, CultureInfo.InvariantCulture);
+        await Eventually.HoldsAsync(() => !ProcFs.IsAlive(newMaster), Liveness, ErrorLog);
+
+        // Neither the file nor the sockets went with it: the old master answers on both, as before.
+        Assert.Equal(master, _hello.MasterPid());
+        Assert.True(File.Exists(control), $"the new master removed the socket file it never owned\n{ErrorLog()}");
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(control));
+        for (int i = 0; i < 5; i++)
+        {
+            Assert.Equal(master, await MasterPidAsync(ControlHttp.GetAsync(control, "/status")));
+            Assert.Equal(master, await MasterPidAsync(ControlHttp.GetAsync(controlPort, "/status")));
+        }
+
+        Assert.Equal(200, (await Http.GetAsync(_hello.Port, "/")).Status);
+
+        // And it is still the old master's file to remove.
+        ProcFs.Kill(master, ProcFs.SIGTERM);
+        await Eventually.HoldsAsync(() => !ProcFs.IsAlive(master), Liveness, ErrorLog);
+        Assert.False(File.Exists(control), $"the stopped master left its socket file\n{ErrorLog()}");
+    }
+
+    private static async Task<int> MasterPidAsync(Task<HttpAnswer> status)
+    {
+        HttpAnswer answer = await status;
+        Assert.Equal(200, answer.Status);
+        using JsonDocument json = JsonDocument.Parse(answer.Body);
+        return json.RootElement.GetProperty("master_pid").GetInt32();
+    }
+
+    private static async Task<double> SpawnsAsync(string control) =>
+        PrometheusText.Parse((await ControlHttp.GetAsync(control, "/metrics")).Body, out _)["prefork_spawns_total"];
+
+    private static async Task<double> StartTimeAsync(int controlPort) =>
+        PrometheusText.Parse((await ControlHttp.GetAsync(controlPort, "/metrics")).Body, out _)["prefork_master_start_time_seconds"];
+
+    private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
 
     private static bool IsPipeOrSocket(string target) =>
         target.StartsWith("socket:", StringComparison.Ordinal) || target.StartsWith("pipe:", StringComparison.Ordinal);

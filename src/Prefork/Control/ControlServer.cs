@@ -24,7 +24,10 @@ internal sealed class ControlServer : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _clients = new(MaxClients);
     private readonly CancellationTokenSource _stopping = new();
+    private readonly CancellationTokenSource _accepting = new();
     private readonly List<Task> _loops = [];
+    private bool _removesFile = true;
+    private bool _closed;
 
     private ControlServer(UnixControlSocket? unix, Socket? tcp, ControlPages pages, ILogger logger)
     {
@@ -34,33 +37,57 @@ internal sealed class ControlServer : IAsyncDisposable
         _logger = logger;
     }
 
-    /// <summary>Binds what the options ask for and starts serving; null when they ask for nothing.</summary>
+    /// <summary>
+    /// Binds what the options ask for and starts serving; null when they ask for nothing. The new master
+    /// of an upgrade passes <paramref name="inherited"/>, the old master's sockets: it adopts those (both
+    /// masters accept on them until the old one goes) and binds only what was not passed.
+    /// </summary>
     /// <exception cref="PreforkOptionsException">A socket cannot be bound; names the option to fix.</exception>
-    public static ControlServer? Start(PreforkOptions options, ControlPages pages, ILogger logger)
+    public static ControlServer? Start(PreforkOptions options, ControlPages pages, ILogger logger, ControlHandover? inherited = null)
     {
-        if (options.ControlSocketPath is null && options.ControlPort is null)
-        {
-            return null;
-        }
-
+        Socket? passedUnix = inherited?.UnixFd is int unixFd ? AdoptDescriptor(unixFd) : null;
+        Socket? passedTcp = inherited?.TcpFd is int tcpFd ? AdoptDescriptor(tcpFd) : null;
         UnixControlSocket? unix = null;
+        bool adoptedFile = false;
         Socket? tcp = null;
         string binding = nameof(PreforkOptions.ControlSocketPath);
         try
         {
+            if (options.ControlSocketPath is null && options.ControlPort is null)
+            {
+                return null;
+            }
+
             if (options.ControlSocketPath is { } path)
             {
-                unix = UnixControlSocket.Bind(path, MaxClients * 4);
-                if (unix.ReplacedStale)
+                unix = passedUnix is null ? null : UnixControlSocket.Adopt(passedUnix, path, inherited!.UnixInode);
+                if (unix is not null)
                 {
-                    Log.ControlSocketReplaced(logger, path);
+                    (passedUnix, adoptedFile) = (null, true);
+                    Log.ControlSocketAdopted(logger, path);
+                }
+                else
+                {
+                    unix = UnixControlSocket.Bind(path, MaxClients * 4);
+                    if (unix.ReplacedStale)
+                    {
+                        Log.ControlSocketReplaced(logger, path);
+                    }
                 }
             }
 
             if (options.ControlPort is { } port)
             {
                 binding = nameof(PreforkOptions.ControlPort);
-                tcp = BindLoopback(port);
+                if (passedTcp?.LocalEndPoint is IPEndPoint passedEndpoint && passedEndpoint.Port == port)
+                {
+                    (tcp, passedTcp) = (passedTcp, null);
+                    Log.ControlSocketAdopted(logger, passedEndpoint.ToString());
+                }
+                else
+                {
+                    tcp = BindLoopback(port);
+                }
             }
         }
         catch (IOException e)
@@ -68,10 +95,38 @@ internal sealed class ControlServer : IAsyncDisposable
             unix?.CloseAndRemove();
             throw new PreforkOptionsException(binding, e.Message);
         }
+        finally
+        {
+            // Passed but not asked for (the new program's options changed): this master has no use for them.
+            passedUnix?.Dispose();
+            passedTcp?.Dispose();
+        }
 
-        var server = new ControlServer(unix, tcp, pages, logger);
+        // A socket adopted from the old master stays that master's file until this one takes over.
+        var server = new ControlServer(unix, tcp, pages, logger) { _removesFile = !adoptedFile };
         server.StartAccepting();
         return server;
+    }
+
+    /// <summary>Old master, at an upgrade: the sockets to pass to the new master.</summary>
+    public ControlHandover Handover =>
+        new(_unix is null ? null : Descriptor(_unix.Socket), _unix?.Inode ?? 0, _tcp is null ? null : Descriptor(_tcp));
+
+    /// <summary>
+    /// New master of an upgrade, once it took over: the socket's file is this master's now, removed when
+    /// it stops. Until then a stop (the old master gave up on it) leaves the file to the old master.
+    /// </summary>
+    public void ClaimSocketFile() => _removesFile = true;
+
+    /// <summary>
+    /// Old master, once the new one took over: stops accepting and closes this process's copies of the
+    /// sockets (never Shutdown(), never unlink: both are the new master's now). Clients being answered finish.
+    /// </summary>
+    public async Task RelinquishAsync()
+    {
+        _removesFile = false;
+        await CloseListenersAsync().ConfigureAwait(false);
+        Log.ControlHandedOver(_logger);
     }
 
     private static Socket BindLoopback(int port)
@@ -89,6 +144,15 @@ internal sealed class ControlServer : IAsyncDisposable
             throw new IOException($"cannot listen on 127.0.0.1:{port}: {e.Message}; choose another port", e);
         }
     }
+
+    private static Socket AdoptDescriptor(int fd)
+    {
+        // Close-on-exec again: only the next upgrade's spawn passes it on.
+        Interop.SetCloseOnExec(fd, closeOnExec: true);
+        return new Socket(new SafeSocketHandle(fd, ownsHandle: true));
+    }
+
+    private static int Descriptor(Socket socket) => (int)socket.SafeHandle.DangerousGetHandle();
 
     private void StartAccepting()
     {
@@ -111,12 +175,12 @@ internal sealed class ControlServer : IAsyncDisposable
 
     private async Task AcceptAsync(Socket listener, string name)
     {
-        while (!_stopping.IsCancellationRequested)
+        while (!_accepting.IsCancellationRequested)
         {
             Socket client;
             try
             {
-                client = await listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+                client = await listener.AcceptAsync(_accepting.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -205,16 +269,36 @@ internal sealed class ControlServer : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>
+    /// Stops the accept loops first and closes the sockets only then: closing a socket an accept still
+    /// uses can make the runtime shut it down to free the accept, and a shutdown stops a socket another
+    /// master shares (an upgrade) for that master too.
+    /// </summary>
+    private async Task CloseListenersAsync()
     {
-        await _stopping.CancelAsync().ConfigureAwait(false);
-        _tcp?.Dispose();
-        if (_unix?.CloseAndRemove() is { } problem)
+        if (_closed)
+        {
+            return;
+        }
+
+        _closed = true;
+        await _accepting.CancelAsync().ConfigureAwait(false);
+        await Task.WhenAll(_loops).ConfigureAwait(false);
+        _tcp?.Close();
+        if (!_removesFile)
+        {
+            _unix?.Dispose();
+        }
+        else if (_unix?.CloseAndRemove() is { } problem)
         {
             Log.ControlSocketNotRemoved(_logger, _unix.Path, problem);
         }
+    }
 
-        await Task.WhenAll(_loops).ConfigureAwait(false);
+    public async ValueTask DisposeAsync()
+    {
+        await CloseListenersAsync().ConfigureAwait(false);
+        await _stopping.CancelAsync().ConfigureAwait(false);
 
         // Every client still being answered gives its place back (they were cancelled above): only
         // then may the owner unmap the scoreboard they read.
@@ -224,6 +308,7 @@ internal sealed class ControlServer : IAsyncDisposable
         }
 
         _stopping.Dispose();
+        _accepting.Dispose();
         _clients.Dispose();
     }
 }

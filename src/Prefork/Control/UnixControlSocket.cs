@@ -15,6 +15,11 @@ namespace Prefork.Control;
 /// The socket is bound inside a folder only the owner can enter, so it is never reachable while its
 /// mode is still the umask's; rename() then puts it in place in one step. On dispose the file is removed
 /// if it is still the one this master bound.
+/// <para>
+/// The new master of an upgrade binds nothing: it adopts the old master's listening socket (the same
+/// socket, so the same file, mode and waiting clients) and records the inode the old master bound, so
+/// its own <see cref="CloseAndRemove"/> removes that file and never one put there since.
+/// </para>
 /// </summary>
 internal sealed class UnixControlSocket : IDisposable
 {
@@ -40,6 +45,9 @@ internal sealed class UnixControlSocket : IDisposable
     public Socket Socket { get; }
 
     public string Path { get; }
+
+    /// <summary>The inode of the socket's file: what an upgrade passes on with the descriptor.</summary>
+    public ulong Inode => _inode;
 
     /// <summary>True when a socket left by a daemon that is gone was found at the path and replaced.</summary>
     public bool ReplacedStale { get; }
@@ -105,6 +113,14 @@ internal sealed class UnixControlSocket : IDisposable
             Directory.Delete(hidden, recursive: true);
         }
     }
+
+    /// <summary>
+    /// The new master of an upgrade: takes <paramref name="inherited"/>, the old master's socket, when
+    /// the file at <paramref name="path"/> is still the one the old master bound (inode
+    /// <paramref name="inode"/>); null when it is gone or replaced, and the caller binds anew.
+    /// </summary>
+    public static UnixControlSocket? Adopt(Socket inherited, string path, ulong inode) =>
+        InodeOf(path) == inode ? new UnixControlSocket(inherited, path, inode, replacedStale: false) : null;
 
     /// <summary>Closes the socket and removes its file, unless someone replaced it since; returns why not, or null.</summary>
     public string? CloseAndRemove()

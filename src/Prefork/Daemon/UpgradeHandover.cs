@@ -1,34 +1,39 @@
 using System.Globalization;
+using Prefork.Control;
 
 namespace Prefork.Daemon;
 
 /// <summary>
 /// What an old master hands the new master it starts on SIGUSR2, through environment variables of our
 /// own (systemd's LISTEN_PID must be the receiver's pid, which the old master cannot know before the
-/// exec): the descriptor numbers of the listeners, of the locked pid file and of the ready pipe. The
-/// descriptors keep their numbers across exec; each is inherited only for the instant of that one spawn.
+/// exec): the descriptor numbers of the listeners, of the control server's sockets, of the locked pid
+/// file and of the ready pipe. The descriptors keep their numbers across exec; each is inherited only
+/// for the instant of that one spawn.
 /// </summary>
 /// <remarks>
 /// <code>
-/// master (old, pid A)            USR2: clears FD_CLOEXEC on listeners + pid file + pipe's write end,
-///   │                            starts the program again, marks them close-on-exec again
+/// master (old, pid A)            USR2: clears FD_CLOEXEC on listeners + control sockets + pid file +
+///   │                            pipe's write end, starts the program again, marks them close-on-exec again
 ///   ├─ worker … (generation of A) serve on throughout
-///   └─ master (new, pid B)       adopts the listeners (no bind), the pid file (same open file
+///   └─ master (new, pid B)       adopts the listeners and the control sockets (no bind: A and B both
+///        │                       accept on them meanwhile), the pid file (same open file
 ///        │                       description, so the same flock: the file is never unlocked),
 ///        ├─ worker …             starts its children; once the floor is ready: writes B into the
-///        │                       pid file, then "prefork-ready" on the pipe
+///        │                       pid file, claims the control socket's file, then "prefork-ready" on the pipe
 ///        ▼
-/// A reads "ready": MAINPID=B to systemd, retires its children (SIGTERM, graceful), exits 0 without
-/// touching the pid file; B is reparented. A reads an error, end of file or nothing within
-/// ReloadTimeout: A writes its own pid back, stops B, and carries on.
+/// A reads "ready": MAINPID=B to systemd, closes its control sockets (never unlinks: the file is B's),
+/// retires its children (SIGTERM, graceful), exits 0 without touching the pid file; B is reparented.
+/// A reads an error, end of file or nothing within ReloadTimeout: A writes its own pid back, stops B
+/// (which leaves the control socket's file alone: it never claimed it), and carries on.
 /// </code>
 /// </remarks>
-internal sealed record UpgradeHandover(int OldMasterPid, IReadOnlyList<int> ListenFds, int? PidFileFd, int ReadyFd)
+internal sealed record UpgradeHandover(int OldMasterPid, IReadOnlyList<int> ListenFds, int? PidFileFd, int ReadyFd, ControlHandover? Control = null)
 {
     internal const string FromVariable = "PREFORK_UPGRADE_FROM";
     internal const string ListenFdsVariable = "PREFORK_UPGRADE_LISTEN_FDS";
     internal const string PidFileFdVariable = "PREFORK_UPGRADE_PID_FD";
     internal const string ReadyFdVariable = "PREFORK_UPGRADE_READY_FD";
+    internal const string ControlFdsVariable = "PREFORK_UPGRADE_CONTROL_FDS";
 
     /// <summary>Old master: the variables of the new master's environment.</summary>
     public void WriteTo(IDictionary<string, string?> environment)
@@ -37,6 +42,7 @@ internal sealed record UpgradeHandover(int OldMasterPid, IReadOnlyList<int> List
         environment[ListenFdsVariable] = string.Join(',', ListenFds.Select(Text));
         environment[PidFileFdVariable] = PidFileFd is int fd ? Text(fd) : null;
         environment[ReadyFdVariable] = Text(ReadyFd);
+        environment[ControlFdsVariable] = Control?.ToText();
     }
 
     /// <summary>
@@ -50,7 +56,8 @@ internal sealed record UpgradeHandover(int OldMasterPid, IReadOnlyList<int> List
         string? listen = Environment.GetEnvironmentVariable(ListenFdsVariable);
         string? pidFile = Environment.GetEnvironmentVariable(PidFileFdVariable);
         string? ready = Environment.GetEnvironmentVariable(ReadyFdVariable);
-        foreach (string name in new[] { FromVariable, ListenFdsVariable, PidFileFdVariable, ReadyFdVariable })
+        string? control = Environment.GetEnvironmentVariable(ControlFdsVariable);
+        foreach (string name in new[] { FromVariable, ListenFdsVariable, PidFileFdVariable, ReadyFdVariable, ControlFdsVariable })
         {
             Environment.SetEnvironmentVariable(name, null);
         }
@@ -64,11 +71,13 @@ internal sealed record UpgradeHandover(int OldMasterPid, IReadOnlyList<int> List
             Parse(from, FromVariable),
             [.. (listen ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries).Select(part => Parse(part, ListenFdsVariable))],
             string.IsNullOrEmpty(pidFile) ? null : Parse(pidFile, PidFileFdVariable),
-            Parse(ready, ReadyFdVariable));
+            Parse(ready, ReadyFdVariable),
+            string.IsNullOrEmpty(control) ? null : ControlHandover.Parse(control, ControlFdsVariable));
     }
 
     /// <summary>Every descriptor the new master must inherit.</summary>
-    public IEnumerable<int> Descriptors => PidFileFd is int fd ? [.. ListenFds, fd, ReadyFd] : [.. ListenFds, ReadyFd];
+    public IEnumerable<int> Descriptors =>
+        ListenFds.Concat(Control?.Descriptors ?? []).Concat(PidFileFd is int fd ? [fd, ReadyFd] : [ReadyFd]);
 
     private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
 

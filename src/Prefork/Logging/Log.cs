@@ -85,7 +85,7 @@ internal static partial class Log
     [LoggerMessage(114, LogLevel.Information, "auto-reload: {Count} changed files under {Root}, stable for one more check")]
     public static partial void CodeChanged(ILogger logger, int count, string root);
 
-    // Master upgrade (SIGUSR2): 120-129, from the old master unless said otherwise.
+    // Master upgrade (SIGUSR2): 130-139, from the old master unless said otherwise.
     [LoggerMessage(130, LogLevel.Information, "upgrade: started new master pid {NewPid} ({Reason}); this master {Pid} serves on until it is ready")]
     public static partial void UpgradeStarted(ILogger logger, int newPid, string reason, int pid);
 
@@ -141,6 +141,12 @@ internal static partial class Log
 
     [LoggerMessage(125, LogLevel.Information, "control server: replaced the stale socket {Path} left by a daemon that is gone")]
     public static partial void ControlSocketReplaced(ILogger logger, string path);
+
+    [LoggerMessage(126, LogLevel.Information, "control server: adopted the old master's socket {Endpoint} (both masters answer on it until the old one goes)")]
+    public static partial void ControlSocketAdopted(ILogger logger, string endpoint);
+
+    [LoggerMessage(127, LogLevel.Information, "control server: handed over to the new master; this master no longer answers (the socket file stays, it is the new master's)")]
+    public static partial void ControlHandedOver(ILogger logger);
 
     // Scaling, recycling and timeouts: 30-49.
     [LoggerMessage(30, LogLevel.Information, "every child is busy ({Busy} busy, {Starting} starting): starting {Count} more")]

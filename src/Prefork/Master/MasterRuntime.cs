@@ -38,7 +38,8 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
     private readonly HashSet<int> _reopenWhenReady = [];
     private readonly MasterCounters _counters;
     private readonly UpgradeHandover? _handover;
-    private Action? _onReady;
+    private Func<bool>? _onReady;
+    private ControlServer? _control;
     private int _floor;
     private int _generation = 1;
     private StopState? _stop;
@@ -53,9 +54,10 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
     /// Daemonized or upgraded only: called once, when the first child is ready (after an upgrade: when
     /// the floor is, since the old master's children all leave then), or the single process serves.
     /// With it, children that keep failing before any is ready fail the start instead of being retried.
+    /// Returns false when an upgrade's old master was told this master cannot take over after all.
     /// </param>
     /// <param name="handover">In a master started by an upgrade: what the old master passed.</param>
-    public MasterRuntime(PreforkOptions options, ILoggerFactory loggerFactory, DaemonFiles files, Action? onReady, UpgradeHandover? handover = null)
+    public MasterRuntime(PreforkOptions options, ILoggerFactory loggerFactory, DaemonFiles files, Func<bool>? onReady, UpgradeHandover? handover = null)
     {
         _options = options;
         _files = files;
@@ -103,6 +105,8 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
             {
                 return 1;
             }
+
+            _control = control;
 
             if (!await RunAfterInitAsync(listeners).ConfigureAwait(false))
             {
@@ -165,7 +169,8 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
     {
         try
         {
-            return ControlServer.Start(_options, new ControlPages(new ScoreboardReader(scoreboard), _counters), _logger);
+            // After an upgrade the counters start at zero, as after a restart: the old master's die with it.
+            return ControlServer.Start(_options, new ControlPages(new ScoreboardReader(scoreboard), _counters), _logger, _handover?.Control);
         }
         catch (PreforkOptionsException e)
         {
@@ -209,7 +214,7 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
         string scoreboardFd = scoreboard.Descriptor.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var supervisor = new Supervision(this, table, reader, spawner, listenFds, scoreboardFd)
         {
-            Upgrader = new Upgrader(_logger, spawner, _files, _systemd, _events.Writer, [.. listeners.Descriptors], _options.ReloadTimeout),
+            Upgrader = new Upgrader(_logger, spawner, _files, _systemd, _events.Writer, [.. listeners.Descriptors], _control, _options.ReloadTimeout),
             ClientWatch = _options.OnClientDisconnect is null ? null : new ClientWatch(_options, _logger, listeners, this),
             CodeWatch = _options.AutoReloadCheckEvery is null ? null
                 : new CodeWatch(_options.AutoReloadPaths.Count > 0 ? [.. _options.AutoReloadPaths] : CodeWatch.DefaultRoots()),
@@ -394,8 +399,13 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
             _systemd.Ready($"took over from master {handover.OldMasterPid}");
         }
 
-        _onReady?.Invoke();
+        bool serving = _onReady?.Invoke() ?? false;
         _onReady = null;
+        if (serving && _handover is not null)
+        {
+            // The control socket's file is this master's now: it removes it when it stops.
+            _control?.ClaimSocketFile();
+        }
     }
 
     private async Task RunBeforeShutdownAsync()
@@ -547,7 +557,7 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
                     await Upgrader.BeginAsync(upgrade.Reason, stopping: _master._stop is not null).ConfigureAwait(false);
                     break;
                 case MasterEvent.UpgradeFinished finished:
-                    OnUpgradeFinished(finished.Upgrade, finished.Failure);
+                    await OnUpgradeFinishedAsync(finished.Upgrade, finished.Failure).ConfigureAwait(false);
                     break;
                 case MasterEvent.CancelRequested cancel:
                     if (_table.FindByPid(cancel.Connection.Pid) is { } holder)
@@ -1041,12 +1051,20 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
             }
         }
 
-        /// <summary>The new master of an upgrade is ready: retire every child as in a stop, without BeforeShutdown.</summary>
-        private void OnUpgradeFinished(MasterUpgrade upgrade, string? failure)
+        /// <summary>
+        /// The new master of an upgrade is ready: it alone answers on the control socket from now on;
+        /// retire every child as in a stop, without BeforeShutdown.
+        /// </summary>
+        private async Task OnUpgradeFinishedAsync(MasterUpgrade upgrade, string? failure)
         {
             if (Upgrader.Finish(upgrade, failure, _table.All.Count()) is not int successor)
             {
                 return;
+            }
+
+            if (_master._control is { } control)
+            {
+                await control.RelinquishAsync().ConfigureAwait(false);
             }
 
             _master._handedOverTo = successor;

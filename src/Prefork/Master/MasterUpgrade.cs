@@ -1,12 +1,13 @@
 using System.Diagnostics;
 using System.IO.Pipes;
+using Prefork.Control;
 using Prefork.Daemon;
 
 namespace Prefork.Master;
 
 /// <summary>
 /// Called in the old master: one master upgrade in flight. It starts the program again as a new master
-/// that inherits the listeners, the locked pid file and the write end of a pipe (see
+/// that inherits the listeners, the control server's sockets, the locked pid file and the write end of a pipe (see
 /// <see cref="UpgradeHandover"/> for the whole exchange), then reads that pipe as the daemon launcher
 /// reads its master's: one line, "ready" or the reason it cannot start.
 /// </summary>
@@ -36,12 +37,12 @@ internal sealed class MasterUpgrade : IDisposable
     /// <summary>Starts the new master from the program on disk, with the same arguments.</summary>
     /// <exception cref="IOException">The pipe cannot be made or the descriptors not passed.</exception>
     /// <exception cref="System.ComponentModel.Win32Exception">The program cannot be started.</exception>
-    public static async Task<MasterUpgrade> StartAsync(Spawner spawner, IReadOnlyList<int> listenFds, int? pidFileFd, string reason)
+    public static async Task<MasterUpgrade> StartAsync(Spawner spawner, IReadOnlyList<int> listenFds, ControlHandover? control, int? pidFileFd, string reason)
     {
         var pipe = new AnonymousPipeServerStream(PipeDirection.In, HandleInheritability.None);
         try
         {
-            var handover = new UpgradeHandover(Environment.ProcessId, listenFds, pidFileFd, (int)pipe.ClientSafePipeHandle.DangerousGetHandle());
+            var handover = new UpgradeHandover(Environment.ProcessId, listenFds, pidFileFd, (int)pipe.ClientSafePipeHandle.DangerousGetHandle(), control);
             ProcessStartInfo info = WorkerCommand.ForThisProcess().ToStartInfo();
 
             // The new master outlives this one: its standard input must not be a pipe this process

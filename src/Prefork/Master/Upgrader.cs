@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using Prefork.Control;
 using Prefork.Daemon;
 using Prefork.Logging;
 using Prefork.Systemd;
@@ -18,6 +19,7 @@ internal sealed class Upgrader(
     SystemdNotifier systemd,
     ChannelWriter<MasterEvent> events,
     IReadOnlyList<int> listenerDescriptors,
+    ControlServer? control,
     TimeSpan readyTimeout)
 {
     private readonly int _pid = Environment.ProcessId;
@@ -41,7 +43,7 @@ internal sealed class Upgrader(
         MasterUpgrade upgrade;
         try
         {
-            upgrade = await MasterUpgrade.StartAsync(spawner, listenerDescriptors, files.PidFileDescriptor, reason).ConfigureAwait(false);
+            upgrade = await MasterUpgrade.StartAsync(spawner, listenerDescriptors, control?.Handover, files.PidFileDescriptor, reason).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or InvalidOperationException or System.ComponentModel.Win32Exception)
         {

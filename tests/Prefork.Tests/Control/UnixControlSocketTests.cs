@@ -100,6 +100,34 @@ public sealed class UnixControlSocketTests : IDisposable
     }
 
     [Fact]
+    public void Adopt_TakesTheOldMastersSocketOnlyWhileThePathStillNamesIt()
+    {
+        string path = _folder.File("control.sock");
+        UnixControlSocket old = UnixControlSocket.Bind(path, 4);
+
+        // The new master of an upgrade: another socket object on the same socket, as a descriptor it inherited.
+        int copy = Interop.Fcntl((int)old.Socket.SafeHandle.DangerousGetHandle(), Interop.F_DUPFD_CLOEXEC, 3);
+        Assert.True(copy > 2);
+        using var inherited = new Socket(new SafeSocketHandle(copy, ownsHandle: true));
+        UnixControlSocket adopted = UnixControlSocket.Adopt(inherited, path, old.Inode)!;
+        Assert.NotNull(adopted);
+        Assert.Equal(old.Inode, adopted.Inode);
+        Assert.Null(UnixControlSocket.Adopt(inherited, path, old.Inode + 1));
+
+        // Both accept on it; the old one closes its copy without removing the file (it is the new one's now).
+        old.Dispose();
+        Assert.True(File.Exists(path));
+        using (var client = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
+        {
+            client.Connect(new UnixDomainSocketEndPoint(path));
+            using Socket accepted = adopted.Socket.Accept();
+        }
+
+        Assert.Null(adopted.CloseAndRemove());
+        Assert.False(File.Exists(path));
+    }
+
+    [Fact]
     public void PathsTooLongForTheKernel_AreNamedBeforeStarting()
     {
         Assert.Null(UnixControlSocket.CheckLength("/run/hello/control.sock"));

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Prefork.Control;
 using Prefork.Daemon;
 using Prefork.Systemd;
 
@@ -40,6 +41,37 @@ public sealed class UpgradeHandoverTests
                 Environment.SetEnvironmentVariable(name, null);
             }
         }
+    }
+
+    [Fact]
+    public void ControlSockets_RoundTripThroughTheEnvironment_AndAreInheritedToo()
+    {
+        var sent = new UpgradeHandover(4242, [7], PidFileFd: null, ReadyFd: 13, new ControlHandover(UnixFd: 8, UnixInode: 123456789012, TcpFd: 10));
+        var environment = new Dictionary<string, string?>();
+        sent.WriteTo(environment);
+        Assert.Equal("unix:8:123456789012,tcp:10", environment[UpgradeHandover.ControlFdsVariable]);
+        try
+        {
+            foreach ((string name, string? value) in environment)
+            {
+                Environment.SetEnvironmentVariable(name, value);
+            }
+
+            UpgradeHandover taken = UpgradeHandover.Take()!;
+            Assert.Equal(sent.Control, taken.Control);
+            Assert.Equal([7, 8, 10, 13], taken.Descriptors);
+        }
+        finally
+        {
+            foreach (string name in environment.Keys)
+            {
+                Environment.SetEnvironmentVariable(name, null);
+            }
+        }
+
+        Assert.Equal(new ControlHandover(null, 0, 5), ControlHandover.Parse("tcp:5", "V"));
+        Assert.Contains("unix:FD:INODE", Assert.Throws<InvalidOperationException>(() => ControlHandover.Parse("unix:5", "V")).Message, StringComparison.Ordinal);
+        Assert.Throws<InvalidOperationException>(() => ControlHandover.Parse("tcp:5,tcp:6", "V"));
     }
 
     [Fact]
