@@ -45,13 +45,13 @@ reload_once() {
   [ -z "$alive" ] && echo $(( (t1 - t0) / 1000000 )) || echo "30000+"
 }
 
-# reloads_under_load NAME MASTER COUNT OUTFILE -> "rps failed durations_ms(comma)"
-# wrk with Connection: close (every request a new connection: the hardest case for a reload) while the
-# master reloads COUNT times, 3 s apart. failed = wrk's socket errors + non-2xx answers.
+# reloads_under_load NAME MASTER COUNT OUTFILE [close|keepalive] -> "rps failed durations_ms(comma)"
+# wrk (by default with Connection: close: every request a new connection, the hardest case for a
+# reload) while the master reloads COUNT times, 3 s apart. failed = wrk's socket errors + non-2xx.
 reloads_under_load() {
-  local name=$1 m=$2 count=$3 out=$4 url durations="" i w
-  url=$(url_of "$name")
-  wrk -t1 -c32 -d$((count * 3 + 3))s --latency -H 'Connection: close' "$url" > "$out" 2>&1 &
+  local name=$1 m=$2 count=$3 out=$4 mode=${5:-close} url durations="" i w header=()
+  url=$(url_of "$name"); [ "$mode" = close ] && header=(-H 'Connection: close')
+  wrk -t1 -c32 -d$((count * 3 + 3))s --latency "${header[@]}" "$url" > "$out" 2>&1 &
   w=$!
   sleep 2
   for i in $(seq 1 "$count"); do
