@@ -17,14 +17,14 @@ internal static class OpenFilesLimit
     /// </summary>
     public const ulong Minimum = 128;
 
-    /// <summary>This process's soft limit (the one that fails open), or null if it cannot be read.</summary>
-    public static ulong? Current => Interop.GetRlimit(Interop.RLIMIT_NOFILE, out Interop.ResourceLimit limit) == 0 ? limit.Current : null;
-
     /// <summary>
     /// Descriptors kept free for the runtime: with none left, starting a thread fails and the runtime
     /// aborts the process ("Out of memory.", SIGABRT), as a worker whose clients took the last one did.
     /// </summary>
     public const int RuntimeHeadroom = 32;
+
+    /// <summary>This process's soft limit (the one that fails open), or null if it cannot be read.</summary>
+    public static ulong? Current => Interop.GetRlimit(Interop.RLIMIT_NOFILE, out Interop.ResourceLimit limit) == 0 ? limit.Current : null;
 
     /// <summary>Descriptors this process has open now.</summary>
     public static int OpenNow() => Math.Max(0, Directory.EnumerateFileSystemEntries("/proc/self/fd").Count() - 1);
@@ -34,14 +34,6 @@ internal static class OpenFilesLimit
         Current is { } limit ? (int)Math.Clamp((long)Math.Min(limit, int.MaxValue) - OpenNow() - RuntimeHeadroom, 1, int.MaxValue) : int.MaxValue;
 
     public static bool IsExhausted(int errno) => errno is Interop.EMFILE or Interop.ENFILE;
-
-    private static int? ErrnoOf(Exception error) => error switch
-    {
-        SocketException { SocketErrorCode: SocketError.TooManyOpenSockets } => Interop.EMFILE,
-        SocketException => null,
-        Win32Exception win32 => win32.NativeErrorCode,
-        _ => null,
-    };
 
     /// <summary>What to do about <paramref name="errno"/>, appended to the failing call's own message.</summary>
     public static string Advice(int errno) => errno == Interop.ENFILE
@@ -73,6 +65,15 @@ internal static class OpenFilesLimit
                 $"the open-files limit (RLIMIT_NOFILE) is {current}, below the {Minimum} a Prefork daemon needs to start: raise it with `ulimit -n` or LimitNOFILE= in the systemd unit");
         }
     }
+
+    // SocketException is a Win32Exception whose code is not an errno: only its mapped error counts.
+    private static int? ErrnoOf(Exception error) => error switch
+    {
+        SocketException { SocketErrorCode: SocketError.TooManyOpenSockets } => Interop.EMFILE,
+        SocketException => null,
+        Win32Exception win32 => win32.NativeErrorCode,
+        _ => null,
+    };
 
     private static string Describe(ulong? limit) => limit is { } value ? value.ToString(System.Globalization.CultureInfo.InvariantCulture) : "unknown";
 }
