@@ -1,21 +1,95 @@
 #!/usr/bin/env bash
 # Side-by-side run of the Hello sample (Release) against the peer servers, in one run, on 127.0.0.1,
-# with the anchor scripts (install them once with their install.sh). Prints the anchors' summary and
-# our ratios against each peer. Usage:
-#   bench/compare.sh [ANCHORS_DIR]      (default: ../shared/bench/anchors beside this repository)
-# Environment: SERVERS (default "nginx apache kestrel prefork"), DUR (default 10s), WORKER_COUNTS (2).
-set -euo pipefail
+# with the anchor scripts' servers and helpers (install them once with their install.sh; gunicorn from
+# Debian's python3-gunicorn). For each server, one after the other on the same machine with the same
+# wrk settings (-t1 -c32, 3 s warm-up discarded, a quiet-CPU gate before each measured run):
+#   requests/s and p99 with keep-alive and with `Connection: close`, wrk's max latency,
+#   per-connection fairness (wrk -t32 -c32, requests per keep-alive connection: min/max),
+#   RSS and PSS (smaps_rollup) of the master and per worker, idle and in the middle of the keep-alive run,
+#   failed requests during RELOADS reloads under load and each reload's duration (signal -> last old worker gone),
+#   cold start (start command -> first 200, median of COLD_RUNS).
+# Prints the anchors' summary and our ratios against each peer, then writes
+# bench/results/<date>/{table.md,chart.svg,summary.tsv,extras.tsv,raw/}. Usage:
+#   bench/compare.sh [ANCHORS_DIR]      (default: shared/bench/anchors beside this repository or its worktree folder)
+# Environment: SERVERS (default "prefork apache gunicorn starman kestrel nginx node"), DUR (10s),
+#   WORKER_COUNTS (2), RELOADS (3), COLD_RUNS (5), GATE_MAX (45: seconds to wait for a quiet CPU),
+#   OUT (bench/results/<UTC date>).
+set -uo pipefail   # no -e: the anchors' helpers return non-zero on purpose (gates, kill -0)
 here=$(cd "$(dirname "$0")" && pwd); repo=$(dirname "$here")
-anchors=${1:-$(cd "$repo/../shared/bench/anchors" 2>/dev/null && pwd)}
-[ -f "$anchors/run-all.sh" ] || { echo "compare.sh: no anchor scripts at '$anchors'; pass their folder" >&2; exit 2; }
-export RUNDIR=${RUNDIR:-/tmp/prefork-compare}
-rm -rf "$RUNDIR/results"; mkdir -p "$RUNDIR"
+anchors=${1:-$(cd "$repo/../shared/bench/anchors" 2>/dev/null || cd "$repo/../../shared/bench/anchors" 2>/dev/null && pwd)}
+[ -f "$anchors/lib.sh" ] || { echo "compare.sh: no anchor scripts at '$anchors'; pass their folder" >&2; exit 2; }
+command -v wrk >/dev/null || { echo "compare.sh: wrk is required (apt-get install wrk)" >&2; exit 2; }
+export RUNDIR=${RUNDIR:-/tmp/prefork-compare} RES=${RUNDIR:-/tmp/prefork-compare}/results
+rm -rf "$RES"; mkdir -p "$RES/raw"
+SERVERS=${SERVERS:-"prefork apache gunicorn starman kestrel nginx node"}
+WORKER_COUNTS=${WORKER_COUNTS:-2}; DUR=${DUR:-10s}; RELOADS=${RELOADS:-3}; COLD_RUNS=${COLD_RUNS:-5}
+OUT=${OUT:-$here/results/$(date -u +%F)}
+export DUR
+
+# shellcheck source=/dev/null
+source "$anchors/lib.sh"
+# shellcheck source=side-by-side.sh
+source "$here/side-by-side.sh"
+
 dotnet build "$repo/samples/Hello" -c Release -o "$RUNDIR/hello" >/dev/null
 export PREFORK_HELLO="$RUNDIR/hello/Hello.dll"
-SERVERS=${SERVERS:-"nginx apache kestrel prefork"} WORKER_COUNTS=${WORKER_COUNTS:-2} DUR=${DUR:-10s} \
-  SKIP_COLD=1 SKIP_SCALE=1 bash "$anchors/run-all.sh" >"$RUNDIR/run.log" 2>&1 || true
-summary="$RUNDIR/results/summary.tsv"
-[ -s "$summary" ] || { echo "compare.sh: the anchor run wrote no summary; see $RUNDIR/run.log" >&2; exit 1; }
+if [[ " $SERVERS " == *" kestrel"* ]] && [ ! -f "$RUNDIR/kestrel-out/Hello.dll" ]; then
+  rm -rf "$RUNDIR/kestrel-src"; cp -r "$anchors/kestrel" "$RUNDIR/kestrel-src"
+  dotnet publish "$RUNDIR/kestrel-src/Hello.csproj" -c Release -o "$RUNDIR/kestrel-out" >/dev/null
+fi
+
+summary="$RES/summary.tsv"; extras="$RES/extras.tsv"
+echo -e "label\tserver\tworkers\tka_rps\tka_p99_ms\tka_err(c/r/w/t)\tka_non2xx\tclose_rps\tclose_p99_ms\tclose_err(c/r/w/t)\tclose_non2xx\trss_master_kib\trss_workers_kib\trss_after_load\treload_rps\treload_err(c/r/w/t)\treload_non2xx\tworkers_after_reload" > "$summary"
+echo -e "label\tserver\tworkers\tka_max_ms\tidle_master_rss\tidle_master_pss\tidle_worker_rss\tidle_worker_pss\tload_master_rss\tload_master_pss\tload_worker_rss\tload_worker_pss\tfair_conns\tfair_min\tfair_max\tfair_total\treload_failed\treload_ms\tcold_median_ms\tcold_runs_ms\tgates" > "$extras"
+{ wrk -v 2>&1 | head -1; uname -srm; nproc; date -u; dotnet --version; } > "$RES/env.txt"
+
+bench_one() { # server workers
+  local s=$1 n=$2 label=$1-$2 url pid port; url=$(url_of "$s"); port=$(port_of "$s")
+  echo "=== $label $url" >&2
+  pid=$(start_server "$s" "$n")
+  if ! wait_http "$url" 30; then echo "!! $label did not start" >&2; stop_server "$pid" "$port"; return; fi
+  sleep 1.5
+  local idle; idle=$(mem_line "$s" "$pid")
+  local rss_idle; rss_idle="$(ps -o rss= -p "$pid" | tr -d ' ') $(for w in $(worker_pids "$s" "$pid"); do ps -o rss= -p "$w" | tr -d ' '; done | paste -sd,)"
+  wrk -t1 -c32 -d3s "$url" > /dev/null 2>&1                      # warm-up (JIT etc.), discarded
+  # loaded memory: sampled half-way through the keep-alive run
+  local secs; secs=$(tr -dc 0-9 <<<"$DUR")
+  ( sleep $(( secs / 2 )); mem_line "$s" "$pid" > "$RES/raw/$label.loadmem" ) &
+  local sampler=$!
+  measured_wrk "$RES/raw/$label.ka.txt" -t1 -c32 -d"$DUR" --latency "$url"
+  wait "$sampler"
+  local loaded; loaded=$(cat "$RES/raw/$label.loadmem")
+  measured_wrk "$RES/raw/$label.close.txt" -t1 -c32 -d"$DUR" --latency -H 'Connection: close' "$url"
+  sleep 1.5
+  local rss_after; rss_after="$(ps -o rss= -p "$pid" | tr -d ' ') $(for w in $(worker_pids "$s" "$pid"); do ps -o rss= -p "$w" | tr -d ' '; done | paste -sd,)"
+  local fair; wait_quiet > /dev/null || true; fair=$(fairness "$s" "$RES/raw/$label.fair.txt"); fair=${fair:-"0 0 0 0"}
+  local rl="-" rlerr="-" rlnon="-" wa="-" rfailed="n/a" rms="n/a"
+  case $s in kestrel*) ;; *)
+    local q; q=$(wait_quiet || true)
+    read -r rl rfailed rms < <(reloads_under_load "$s" "$pid" "$RELOADS" "$RES/raw/$label.reload.txt")
+    echo "# gate=$q" >> "$RES/raw/$label.reload.txt"
+    sleep 2
+    wait_http "$url" 10 || echo "!! $label not answering after reload" >&2
+    wa=$(worker_pids "$s" "$pid" | wc -w)
+    read -r _ _ c rr ww t non _ < <(parse_wrk "$RES/raw/$label.reload.txt")
+    rlerr="$c/$rr/$ww/$t"; rlnon=$non ;;
+  esac
+  read -r ka kp kc kr kw kt kn _ < <(parse_wrk "$RES/raw/$label.ka.txt")
+  read -r cl cp cc cr cw ct cn _ < <(parse_wrk "$RES/raw/$label.close.txt")
+  local kmax; kmax=$(awk '/^ +Latency/ {v=$4; if (v ~ /us$/) v=substr(v,1,length(v)-2)/1000; else if (v ~ /ms$/) v=substr(v,1,length(v)-2)+0; else if (v ~ /s$/) v=substr(v,1,length(v)-1)*1000; print v; exit}' "$RES/raw/$label.ka.txt")
+  local gates; gates=$(grep -ho '# gate=[^ ]*' "$RES"/raw/"$label".{ka,close,reload}.txt 2>/dev/null | sed 's/# gate=//' | paste -sd/)
+  echo -e "$label\t$s\t$n\t$ka\t$kp\t$kc/$kr/$kw/$kt\t$kn\t$cl\t$cp\t$cc/$cr/$cw/$ct\t$cn\t${rss_idle%% *}\t${rss_idle#* }\t$rss_after\t$rl\t$rlerr\t$rlnon\t$wa" >> "$summary"
+  stop_server "$pid" "$port"
+  local cold; cold=$(cold_start "$s" "$COLD_RUNS")
+  read -r im ip iw iq _ <<<"$idle"; read -r lm lp lw lq _ <<<"$loaded"; read -r fc fmin fmax ftot <<<"$fair"
+  echo -e "$label\t$s\t$n\t${kmax:-0}\t$im\t$ip\t$iw\t$iq\t$lm\t$lp\t$lw\t$lq\t$fc\t$fmin\t$fmax\t$ftot\t$rfailed\t$rms\t${cold% *}\t${cold#* }\t$gates" >> "$extras"
+}
+
+for s in $SERVERS; do
+  case $s in kestrel*) bench_one "$s" 1 ;; *) for n in $WORKER_COUNTS; do bench_one "$s" "$n"; done ;; esac
+done
+
+# What compare.sh always printed: the anchors' summary and our ratios against each peer.
 column -t -s $'\t' "$summary" | cut -c1-160
 awk -F'\t' 'NR > 1 { ka[$1] = $4; cl[$1] = $8; rl[$1] = $16 }
   END {
@@ -25,3 +99,7 @@ awk -F'\t' 'NR > 1 { ka[$1] = $4; cl[$1] = $8; rl[$1] = $16 }
     for (k in ka) if (k != us && ka[k] > 0 && cl[k] > 0)
       printf "%-14s keep-alive x%.2f   close x%.2f   (prefork / %s)\n", k, ka[us] / ka[k], cl[us] / cl[k], k
   }' "$summary"
+
+mkdir -p "$OUT"; rm -rf "$OUT/raw"; cp -r "$RES/raw" "$RES/summary.tsv" "$RES/extras.tsv" "$RES/env.txt" "$OUT/"
+python3 "$here/report.py" "$OUT"
+echo "wrote $OUT/table.md and $OUT/chart.svg"

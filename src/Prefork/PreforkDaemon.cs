@@ -28,6 +28,10 @@ public static class PreforkDaemon
         // Before anything else: the daemonized master and its children work from "/".
         DaemonLauncher.ResolvePaths(options);
 
+        // Before the logging stack loads its assemblies: out of descriptors, that fails with a page of
+        // "could not load file or assembly" that never names the limit.
+        OpenFilesLimit.EnsureEnoughToStart();
+
         // Before the default logger captures Console.Error: log lines must follow 2 to the error log
         // (and to its new file after SIGUSR1). Without an error log, the program's own Console stays.
         if (!string.IsNullOrEmpty(options.ErrorLogPath))

@@ -325,6 +325,9 @@ public sealed partial class DaemonModeTests : IAsyncLifetime
             Assert.Equal(200, (await Http.GetAsync(_hello.Port, "/")).Status);
         }
 
+        // A child writes its line after the answer: rotate only once the three are in the file.
+        await Eventually.HoldsAsync(() => Lines(_hello.AccessLogPath).Length == 3, TimeSpan.FromSeconds(10), () => "the 3 lines never reached the access log");
+
         string config = Path.Combine(_hello.Directory, "logrotate.conf");
         await File.WriteAllTextAsync(config, $$"""
             {{_hello.AccessLogPath}} {

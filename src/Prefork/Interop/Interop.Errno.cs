@@ -7,6 +7,8 @@ internal static partial class Interop
     internal const int EPERM = 1;
     internal const int ENOENT = 2;
     internal const int EBADF = 9;
+    internal const int ENFILE = 23;
+    internal const int EMFILE = 24;
     internal const int ENOSPC = 28;
     internal const int ERANGE = 34;
     internal const int ELOOP = 40;

@@ -183,6 +183,12 @@ internal static partial class Log
     [LoggerMessage(53, LogLevel.Warning, "accept failed: {Message}")]
     public static partial void AcceptFailed(ILogger logger, string message);
 
+    [LoggerMessage(61, LogLevel.Information, "accepting again after {Failed} failed accepts")]
+    public static partial void AcceptingAgain(ILogger logger, long failed);
+
+    [LoggerMessage(62, LogLevel.Warning, "MaxConnections is {Configured} but the open-files limit (RLIMIT_NOFILE) of {Limit} leaves room for {Allowed}: serving at most {Allowed} connections at a time; raise the limit with `ulimit -n` or LimitNOFILE= in the systemd unit")]
+    public static partial void ConnectionsCappedByOpenFilesLimit(ILogger logger, int configured, ulong limit, int allowed);
+
     [LoggerMessage(54, LogLevel.Error, "the accept loop stopped")]
     public static partial void AcceptLoopCrashed(ILogger logger, Exception exception);
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Threading.Channels;
+using Prefork.Daemon;
 using Prefork.Worker;
 
 namespace Prefork.Master;
@@ -75,6 +76,10 @@ internal sealed class Spawner : IDisposable
 
     private Process Start(WorkerEnvironment environment)
     {
+        // Each child costs the master a descriptor or two; the last ones are the runtime's, or the
+        // master itself aborts the next time it starts a thread.
+        OpenFilesLimit.EnsureHeadroom("not starting another child");
+
         ProcessStartInfo info = _command.ToStartInfo();
         environment.WriteTo(info.Environment);
 

@@ -13,6 +13,7 @@ internal sealed unsafe class ScoreboardMemory : IDisposable
     private readonly nint _address;
     private readonly nuint _length;
     private int _fd;
+    private int _slotCount;
 
     private ScoreboardMemory(int fd, nint address, nuint length)
     {
@@ -25,7 +26,11 @@ internal sealed unsafe class ScoreboardMemory : IDisposable
 
     public ScoreboardHeader* Header => (ScoreboardHeader*)_address;
 
-    public int SlotCount => Header->SlotCount;
+    /// <summary>
+    /// Fixed once the header is written or checked: read from the shared header on every call, a file
+    /// scribbled on while mapped could point slot reads past the end of the mapping.
+    /// </summary>
+    public int SlotCount => _slotCount;
 
     public SlotData* Slot(int index)
     {
@@ -65,6 +70,11 @@ internal sealed unsafe class ScoreboardMemory : IDisposable
                 : Interop.IOError($"'{path}': cannot open it", errno);
         }
 
+        if (path is not null)
+        {
+            RefuseForeignFile(fd, path);
+        }
+
         long size = ScoreboardLayout.FileSize(slotCount);
 
         // Truncating to zero first clears whatever an earlier daemon left in the file.
@@ -84,6 +94,7 @@ internal sealed unsafe class ScoreboardMemory : IDisposable
         header->Generation = 1;
         header->Version = ScoreboardLayout.Version;
         Volatile.Write(ref header->Magic, ScoreboardLayout.Magic);
+        memory._slotCount = slotCount;
         if (staged is not null)
         {
             try
@@ -99,6 +110,36 @@ internal sealed unsafe class ScoreboardMemory : IDisposable
 
         return memory;
     }
+
+    /// <summary>
+    /// The master truncates the file it is given, so it must be empty or an earlier scoreboard: a typo
+    /// in --scoreboard must not wipe somebody's file, as a symlink must not (O_NOFOLLOW).
+    /// </summary>
+    private static void RefuseForeignFile(int fd, string path)
+    {
+        long size = Interop.Lseek(fd, 0, Interop.SEEK_END);
+        if (size == 0)
+        {
+            return;
+        }
+
+        ulong magic = 0;
+        nint read = Interop.Pread(fd, (byte*)&magic, sizeof(ulong), 0);
+        if (read != sizeof(ulong) || magic != ScoreboardLayout.Magic)
+        {
+            Interop.Close(fd);
+            throw new IOException($"'{path}' exists and is not a Prefork scoreboard ({size} bytes); refusing to overwrite it: remove it or give another path");
+        }
+    }
+
+    /// <summary>
+    /// True while <paramref name="path"/> still names the file this mapping was made from: someone may
+    /// have moved another file there, which is theirs, not ours to delete.
+    /// </summary>
+    public bool IsStillAt(string path) =>
+        Interop.Statx(_fd, string.Empty, Interop.AT_EMPTY_PATH, Interop.STATX_INO, out Interop.StatxResult mine) == 0
+        && Interop.Statx(Interop.AT_FDCWD, path, Interop.AT_SYMLINK_NOFOLLOW, Interop.STATX_INO, out Interop.StatxResult there) == 0
+        && mine.Inode == there.Inode && mine.DeviceMajor == there.DeviceMajor && mine.DeviceMinor == there.DeviceMinor;
 
     /// <summary>Child: maps the descriptor the master passed down.</summary>
     public static ScoreboardMemory Adopt(string environmentValue)
@@ -177,6 +218,8 @@ internal sealed unsafe class ScoreboardMemory : IDisposable
             Dispose();
             throw new InvalidDataException($"not a usable Prefork scoreboard: {problem}");
         }
+
+        _slotCount = header->SlotCount;
     }
 
     public void Dispose()

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using Prefork.Daemon;
 using Prefork.Logging;
 
 namespace Prefork.Worker;
@@ -16,6 +17,7 @@ internal sealed class AcceptLoop : IDisposable
     private readonly Func<AcceptedConnection, ValueTask> _handler;
     private readonly AcceptLoopOptions _options;
     private readonly SemaphoreSlim _capacity;
+    private readonly int _maxConnections;
     private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _active;
     private int _running;
@@ -30,7 +32,8 @@ internal sealed class AcceptLoop : IDisposable
         _context = context;
         _handler = handler;
         _options = options;
-        _capacity = new SemaphoreSlim(options.MaxConnections, options.MaxConnections);
+        _maxConnections = options.MaxConnections == 1 ? 1 : Math.Min(options.MaxConnections, OpenFilesLimit.RoomForConnections());
+        _capacity = new SemaphoreSlim(_maxConnections, _maxConnections);
     }
 
     public Task RunAsync()
@@ -45,6 +48,11 @@ internal sealed class AcceptLoop : IDisposable
             Interop.SetReceiveTimeout((int)listener.SafeHandle.DangerousGetHandle(), _options.WakeEvery);
         }
 
+        if (_maxConnections < _options.MaxConnections)
+        {
+            Log.ConnectionsCappedByOpenFilesLimit(_context.Logger, _options.MaxConnections, OpenFilesLimit.Current ?? 0, _maxConnections);
+        }
+
         _context.MarkIdle();
         var thread = new Thread(AcceptUntilStopped) { IsBackground = true, Name = "prefork-accept" };
         thread.Start();
@@ -56,6 +64,8 @@ internal sealed class AcceptLoop : IDisposable
         try
         {
             int next = 0;
+            int failingErrno = 0;
+            long failedAccepts = 0;
             IReadOnlyList<Socket> listeners = _context.Listeners;
             var readable = new List<Socket>(listeners.Count);
             while (!_context.Stopping.IsCancellationRequested)
@@ -98,9 +108,26 @@ internal sealed class AcceptLoop : IDisposable
                         continue;
                     }
 
-                    Log.AcceptFailed(_context.Logger, Interop.IOError("accept", errno).Message);
+                    // Out of descriptors (EMFILE) every retry fails the same way until a connection
+                    // closes: say so once with the limit, back off, and keep serving what is open.
+                    failedAccepts++;
+                    if (errno != failingErrno)
+                    {
+                        failingErrno = errno;
+                        string message = Interop.IOError("accept", errno).Message;
+                        Log.AcceptFailed(_context.Logger, OpenFilesLimit.IsExhausted(errno) ? $"{message}; {OpenFilesLimit.Advice(errno)}" : message);
+                    }
+
+                    _context.Heartbeat();
                     Thread.Sleep(_options.WakeEvery);
                     continue;
+                }
+
+                if (failingErrno != 0)
+                {
+                    Log.AcceptingAgain(_context.Logger, failedAccepts);
+                    failingErrno = 0;
+                    failedAccepts = 0;
                 }
 
                 Serve(new Socket(new SafeSocketHandle(fd, ownsHandle: true)));
@@ -119,8 +146,8 @@ internal sealed class AcceptLoop : IDisposable
     private void Serve(Socket socket)
     {
         int active = Interlocked.Increment(ref _active);
-        _context.SetBusy(active >= _options.MaxConnections, active);
-        if (_options.MaxConnections == 1)
+        _context.SetBusy(active >= _maxConnections, active);
+        if (_maxConnections == 1)
         {
             // One client at a time: run the handler right here, no thread hop per connection.
             RunHandler(socket).AsTask().GetAwaiter().GetResult();
@@ -156,7 +183,7 @@ internal sealed class AcceptLoop : IDisposable
 
             socket.Dispose();
             int active = Interlocked.Decrement(ref _active);
-            _context.SetBusy(active >= _options.MaxConnections, active);
+            _context.SetBusy(active >= _maxConnections, active);
             Interlocked.Decrement(ref _running);
             _capacity.Release();
         }

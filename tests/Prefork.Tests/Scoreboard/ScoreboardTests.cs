@@ -93,6 +93,53 @@ public sealed class ScoreboardTests : IDisposable
     }
 
     [Fact]
+    public void AnExistingFileThatIsNoScoreboard_IsRefused_AndLeftAsItWas()
+    {
+        byte[] somebodys = [.. Enumerable.Range(0, 300).Select(i => (byte)i)];
+        File.WriteAllBytes(_path, somebodys);
+
+        IOException refused = Assert.Throws<IOException>(() => ScoreboardMemory.Create(_path, 2, Environment.ProcessId));
+        Assert.Contains("not a Prefork scoreboard", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(somebodys, File.ReadAllBytes(_path));
+    }
+
+    [Fact]
+    public void AnEmptyFileOrAnEarlierScoreboard_IsTakenOver()
+    {
+        File.WriteAllBytes(_path, []);
+        ScoreboardMemory.Create(_path, 2, 1).Dispose();
+
+        // What a master killed with SIGKILL leaves behind: the next one starts over it.
+        using ScoreboardMemory again = ScoreboardMemory.Create(_path, 5, Environment.ProcessId);
+        Assert.Equal(5, again.SlotCount);
+    }
+
+    [Fact]
+    public void SlotCount_IsFixed_WhateverIsWrittenIntoTheSharedHeader()
+    {
+        using ScoreboardMemory memory = ScoreboardMemory.Create(null, 3, Environment.ProcessId);
+        unsafe
+        {
+            memory.Header->SlotCount = int.MaxValue;
+        }
+
+        Assert.Equal(3, memory.SlotCount);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new SlotWriter(memory, 3));
+    }
+
+    [Fact]
+    public void IsStillAt_TellsOurFileFromOneMovedOverIt()
+    {
+        using ScoreboardMemory memory = ScoreboardMemory.Create(_path, 2, Environment.ProcessId);
+        Assert.True(memory.IsStillAt(_path));
+
+        string other = _path + ".other";
+        File.WriteAllText(other, "not ours");
+        File.Move(other, _path, overwrite: true);
+        Assert.False(memory.IsStillAt(_path));
+    }
+
+    [Fact]
     public void ASymlinkAtThePath_IsRefused()
     {
         string target = _path + ".target";
