@@ -11,7 +11,7 @@
 # Prints the anchors' summary and our ratios against each peer, then writes
 # bench/results/<date>/{table.md,chart.svg,summary.tsv,extras.tsv,raw/}. Usage:
 #   bench/compare.sh [ANCHORS_DIR]      (default: shared/bench/anchors beside this repository or its worktree folder)
-# Environment: SERVERS (default "prefork apache gunicorn starman kestrel nginx node"), DUR (10s),
+# Environment: SERVERS (default "prefork prefork-aot prefork-wc16 apache gunicorn starman kestrel nginx node"), DUR (10s),
 #   WORKER_COUNTS (2), RELOADS (3), COLD_RUNS (5), GATE_MAX (45: seconds to wait for a quiet CPU),
 #   OUT (bench/results/<UTC date>).
 set -uo pipefail   # no -e: the anchors' helpers return non-zero on purpose (gates, kill -0)
@@ -21,7 +21,7 @@ anchors=${1:-$(cd "$repo/../shared/bench/anchors" 2>/dev/null || cd "$repo/../..
 command -v wrk >/dev/null || { echo "compare.sh: wrk is required (apt-get install wrk)" >&2; exit 2; }
 export RUNDIR=${RUNDIR:-/tmp/prefork-compare} RES=${RUNDIR:-/tmp/prefork-compare}/results
 rm -rf "$RES"; mkdir -p "$RES/raw"
-SERVERS=${SERVERS:-"prefork apache gunicorn starman kestrel nginx node"}
+SERVERS=${SERVERS:-"prefork prefork-aot prefork-wc16 apache gunicorn starman kestrel nginx node"}
 WORKER_COUNTS=${WORKER_COUNTS:-2}; DUR=${DUR:-10s}; RELOADS=${RELOADS:-3}; COLD_RUNS=${COLD_RUNS:-5}
 OUT=${OUT:-$here/results/$(date -u +%F)}
 export DUR
@@ -37,6 +37,25 @@ if [[ " $SERVERS " == *" kestrel"* ]] && [ ! -f "$RUNDIR/kestrel-out/Hello.dll" 
   rm -rf "$RUNDIR/kestrel-src"; cp -r "$anchors/kestrel" "$RUNDIR/kestrel-src"
   dotnet publish "$RUNDIR/kestrel-src/Hello.csproj" -c Release -o "$RUNDIR/kestrel-out" >/dev/null
 fi
+
+# Two more ways to run our sample beside the anchors' one (JIT, one connection a child):
+#   prefork-aot   the NativeAOT build (bench/aot-publish.sh): the memory and cold-start targets name it;
+#   prefork-wc16  --worker-connections 16: each child serves up to 16 keep-alive clients at once.
+if [[ " $SERVERS " == *" prefork-aot "* ]]; then
+  PREFORK_AOT=${PREFORK_AOT:-$("$here/aot-publish.sh" "$RUNDIR/hello-aot" | tail -1)}
+fi
+eval "$(declare -f start_server | sed '1s/^start_server/anchor_start_server/')"
+start_server() { # NAME WORKERS -> master pid
+  local port; port=$(port_of "$1")
+  case $1 in
+    prefork-aot)  setsid "$PREFORK_AOT" --listen "127.0.0.1:$port" --prefork "$2" --max-children "$2" >"$RUNDIR/$1-$2.log" 2>&1 & echo $! ;;
+    prefork-wc16) setsid dotnet "$PREFORK_HELLO" --listen "127.0.0.1:$port" --prefork "$2" --max-children "$2" \
+                    --worker-connections 16 >"$RUNDIR/$1-$2.log" 2>&1 & echo $! ;;
+    *) anchor_start_server "$@" ;;
+  esac
+}
+eval "$(declare -f reload_cmd | sed '1s/^reload_cmd/anchor_reload_cmd/')"
+reload_cmd() { case $1 in prefork-*) kill -HUP "$2" ;; *) anchor_reload_cmd "$@" ;; esac; }
 
 summary="$RES/summary.tsv"; extras="$RES/extras.tsv"
 echo -e "label\tserver\tworkers\tka_rps\tka_p99_ms\tka_err(c/r/w/t)\tka_non2xx\tclose_rps\tclose_p99_ms\tclose_err(c/r/w/t)\tclose_non2xx\trss_master_kib\trss_workers_kib\trss_after_load\treload_rps\treload_err(c/r/w/t)\treload_non2xx\tworkers_after_reload" > "$summary"
@@ -93,10 +112,10 @@ done
 column -t -s $'\t' "$summary" | cut -c1-160
 awk -F'\t' 'NR > 1 { ka[$1] = $4; cl[$1] = $8; rl[$1] = $16 }
   END {
-    us = ""; for (k in ka) if (k ~ /^prefork/) us = k
+    us = ""; for (k in ka) if (k ~ /^prefork-[0-9]/) us = k
     if (us == "") { print "no prefork row"; exit 1 }
     printf "\n%s reload errors c/r/w/t: %s\n", us, rl[us]
-    for (k in ka) if (k != us && ka[k] > 0 && cl[k] > 0)
+    for (k in ka) if (k !~ /^prefork/ && ka[k] > 0 && cl[k] > 0)
       printf "%-14s keep-alive x%.2f   close x%.2f   (prefork / %s)\n", k, ka[us] / ka[k], cl[us] / cl[k], k
   }' "$summary"
 

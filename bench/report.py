@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 
 NAMES = {
-    "prefork": "**Prefork Hello**", "apache": "Apache 2.4 prefork", "gunicorn": "gunicorn (sync)",
+    "prefork": "**Prefork Hello**", "prefork-aot": "**Prefork Hello, NativeAOT**",
+    "prefork-wc16": "**Prefork Hello, --worker-connections 16**", "apache": "Apache 2.4 prefork", "gunicorn": "gunicorn (sync)",
     "starman": "Starman", "kestrel": "Kestrel (1 process)", "nginx": "nginx", "node": "Node cluster",
 }
 
@@ -48,6 +49,10 @@ def load(folder):
             "gates": e.get("gates", ""),
         })
     return rows
+
+
+def ours(row):
+    return row["server"].startswith("prefork")
 
 
 def best(rows, key, higher):
@@ -124,10 +129,21 @@ def targets(rows):
               us["load_pss"] <= 1.5 * by["gunicorn"]["load_pss"])
     if "starman" in by and us["cold"] and by["starman"]["cold"]:
         check("cold start under Starman's", f"{us['cold']:.0f} ms", f"{by['starman']['cold']:.0f} ms", us["cold"] < by["starman"]["cold"])
+    if "kestrel" in by and "prefork-wc16" in by:
+        wc = by["prefork-wc16"]
+        check("keep-alive rps ≥ Kestrel's, with --worker-connections 16", f"{wc['ka']:.0f}", f"{by['kestrel']['ka']:.0f}", wc["ka"] >= by["kestrel"]["ka"])
+    if "starman" in by and "prefork-aot" in by:
+        aot, starman = by["prefork-aot"], by["starman"]
+        for when in ("idle", "load"):
+            if aot[f"{when}_pss"] and starman[f"{when}_pss"]:
+                check(f"NativeAOT per-worker PSS under Starman's ({'loaded' if when == 'load' else when})", f"{mib(aot[f'{when}_pss'])} MiB",
+                      f"{mib(starman[f'{when}_pss'])} MiB", aot[f"{when}_pss"] < starman[f"{when}_pss"])
+        if aot["cold"] and starman["cold"]:
+            check("NativeAOT cold start under Starman's", f"{aot['cold']:.0f} ms", f"{starman['cold']:.0f} ms", aot["cold"] < starman["cold"])
     if us["fair_min"] is not None:
         lines.append(f"| fairness (no keep-alive connection starved) | min share {us['fair_min']:.2f} | "
                      f"{'**hit**' if us['fair_min'] > 0 else '**missed**'} |")
-    peers = [r for r in rows if r["server"] != "prefork"]
+    peers = [r for r in rows if not ours(r)]
     lines.append("")
     for key, higher, what in [("ka", True, "keep-alive rps"), ("close", True, "`Connection: close` rps"),
                               ("ka_p99", False, "keep-alive p99"), ("idle_pss", False, "idle PSS per worker"),
@@ -159,7 +175,7 @@ def chart(rows, path):
         for j, r in enumerate(rows):
             y = y0 + 24 + j * (bar_h + gap)
             value = r[key]
-            colour = "#d9480f" if r["server"] == "prefork" else "#4263eb"
+            colour = "#d9480f" if ours(r) else "#4263eb"
             svg.append(f'<text x="{x0 + label_w - 6}" y="{y + 12}" text-anchor="end">{html.escape(r["server"])}</text>')
             if value is None:
                 svg.append(f'<text x="{x0 + label_w + 4}" y="{y + 12}" fill="#888">n/a</text>')
@@ -175,7 +191,7 @@ def chart(rows, path):
 def main():
     folder = Path(sys.argv[1] if len(sys.argv) > 1 else ".")
     rows = load(folder)
-    rows.sort(key=lambda r: (r["server"] != "prefork", -r["close"]))
+    rows.sort(key=lambda r: (not ours(r), r["server"] != "prefork", -r["close"]))
     env = (folder / "env.txt").read_text().split("\n") if (folder / "env.txt").exists() else []
     lines = [f"Run of {env[3] if len(env) > 3 else '?'} ({' / '.join(e for e in env[:3] if e)}), dotnet {env[4] if len(env) > 4 else '?'}.", ""]
     lines += table(rows) + targets(rows)
