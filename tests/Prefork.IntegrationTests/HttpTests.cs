@@ -9,7 +9,8 @@ public sealed class HttpTests
     [Fact]
     public async Task Routes_KeepAlive_Close_AndMalformedRequests()
     {
-        await using HelloDaemon daemon = HelloDaemon.Start("--prefork", "1");
+        // One child and no scaling: a first request that is slow on a busy machine would add children.
+        await using HelloDaemon daemon = HelloDaemon.Start("--prefork", "1", "--max-children", "1");
         await daemon.WaitUntilServingAsync(1);
         int child = daemon.Children()[0];
 
