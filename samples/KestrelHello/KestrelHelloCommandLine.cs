@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Prefork;
 using Prefork.AspNetCore;
+using Prefork.Samples;
 
 namespace KestrelHello;
 

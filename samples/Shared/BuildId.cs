@@ -1,6 +1,6 @@
 using System.Reflection;
 
-namespace Hello;
+namespace Prefork.Samples;
 
 /// <summary>
 /// Which build this process runs: the <c>BuildId</c> assembly metadata set with <c>-p:BuildId=…</c>, else the
