@@ -161,24 +161,12 @@ public sealed class KestrelTests
     [Fact]
     public async Task SocketActivation_KestrelServesOnThePassedSocket_InsteadOfListen()
     {
-        using var passed = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        passed.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        passed.Listen(128);
-        int port = ((IPEndPoint)passed.LocalEndPoint!).Port;
-
-        // As systemd does (see SystemdTests): the socket as descriptor 3, LISTEN_PID naming the exec'd process.
-        string script = string.Join(
-            "; ",
-            "import os, sys",
-            "os.dup2(int(sys.argv[1]), 3)",
-            "os.environ['LISTEN_FDS'] = '1'",
-            "os.environ['LISTEN_PID'] = str(os.getpid())",
-            "os.execvp(sys.argv[2], sys.argv[2:])");
-        int fd = (int)passed.SafeHandle.DangerousGetHandle();
-        ProcFs.ClearCloseOnExec(fd);
+        using var passed = new PassedSocket();
+        int port = passed.Port;
+        (string program, string[] exec) = passed.Exec(SampleBuild.Muxer, SampleBuild.KestrelHelloDll);
         await using HelloDaemon daemon = HelloDaemon.StartWith(
-            "python3",
-            ["-c", script, fd.ToString(CultureInfo.InvariantCulture), SampleBuild.Muxer, SampleBuild.KestrelHelloDll],
+            program,
+            exec,
             ["--prefork", "2", "--listen", "127.0.0.1:1"],
             addListen: false);
 

@@ -40,24 +40,12 @@ public sealed class SystemdTests : IDisposable
     [Fact]
     public async Task SocketActivation_ServesOnThePassedSocket_InsteadOfListen()
     {
-        using var passed = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        passed.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        passed.Listen(128);
-        int port = ((IPEndPoint)passed.LocalEndPoint!).Port;
-
-        // As systemd does: the socket as descriptor 3, LISTEN_PID naming the process that execs the daemon.
-        string script = string.Join(
-            "; ",
-            "import os, sys",
-            "os.dup2(int(sys.argv[1]), 3)",
-            "os.environ['LISTEN_FDS'] = '1'",
-            "os.environ['LISTEN_PID'] = str(os.getpid())",
-            "os.execvp(sys.argv[2], sys.argv[2:])");
-        int fd = (int)passed.SafeHandle.DangerousGetHandle();
-        ProcFs.ClearCloseOnExec(fd);
+        using var passed = new PassedSocket();
+        int port = passed.Port;
+        (string program, string[] exec) = passed.Exec(SampleBuild.Muxer, SampleBuild.HelloDll);
         await using HelloDaemon daemon = HelloDaemon.StartWith(
-            "python3",
-            ["-c", script, fd.ToString(CultureInfo.InvariantCulture), SampleBuild.Muxer, SampleBuild.HelloDll],
+            program,
+            exec,
             ["--prefork", "2", "--listen", "127.0.0.1:1"],
             addListen: false);
 
@@ -95,23 +83,13 @@ public sealed class SystemdTests : IDisposable
     [Fact]
     public async Task Usr2UnderSocketActivation_NewMasterServesThePassedSocket_AndSystemdHearsTheNewMainPid()
     {
-        using var passed = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        passed.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        passed.Listen(128);
-        int port = ((IPEndPoint)passed.LocalEndPoint!).Port;
-        string script = string.Join(
-            "; ",
-            "import os, sys",
-            "os.dup2(int(sys.argv[1]), 3)",
-            "os.environ['LISTEN_FDS'] = '1'",
-            "os.environ['LISTEN_PID'] = str(os.getpid())",
-            "os.execvp(sys.argv[2], sys.argv[2:])");
-        int fd = (int)passed.SafeHandle.DangerousGetHandle();
-        ProcFs.ClearCloseOnExec(fd);
+        using var passed = new PassedSocket();
+        int port = passed.Port;
+        (string program, string[] exec) = passed.Exec(SampleBuild.Muxer, SampleBuild.HelloDll);
         int? newMaster = null;
         await using HelloDaemon daemon = HelloDaemon.StartWith(
-            "python3",
-            ["-c", script, fd.ToString(CultureInfo.InvariantCulture), SampleBuild.Muxer, SampleBuild.HelloDll],
+            program,
+            exec,
             ["--prefork", "2", "--listen", "127.0.0.1:1"],
             addListen: false,
             environment: new() { ["NOTIFY_SOCKET"] = _notifyPath });
