@@ -1,6 +1,10 @@
 namespace Prefork.AspNetCore;
 
-/// <summary>Counts this child's open client connections, so a stopping child can wait for its clients to leave.</summary>
+/// <summary>
+/// Counts this child's open client connections, so a stopping child can wait for its clients to leave.
+/// An accept under way counts as one (see <see cref="StopAcceptingListenerFactory"/>): it may yet
+/// return a connection, so none can be "none" while it runs.
+/// </summary>
 internal sealed class OpenConnections
 {
     private readonly Lock _lock = new();

@@ -51,18 +51,7 @@ public static class PreforkAspNetCoreExtensions
         {
             foreach (Socket listener in worker.Listeners)
             {
-                kestrel.ListenHandle((ulong)listener.SafeHandle.DangerousGetHandle(), listen => listen.Use(next => async connection =>
-                {
-                    connections.Opened();
-                    try
-                    {
-                        await next(connection).ConfigureAwait(false);
-                    }
-                    finally
-                    {
-                        connections.Closed();
-                    }
-                }));
+                kestrel.ListenHandle((ulong)listener.SafeHandle.DangerousGetHandle());
             }
         });
 
@@ -73,7 +62,8 @@ public static class PreforkAspNetCoreExtensions
         services.RemoveAll<IConnectionListenerFactory>();
         services.AddSingleton<IConnectionListenerFactory>(provider => new StopAcceptingListenerFactory(
             new SocketTransportFactory(provider.GetRequiredService<IOptions<SocketTransportOptions>>(), provider.GetRequiredService<ILoggerFactory>()),
-            worker));
+            worker,
+            connections));
         services.AddSingleton<IStartupFilter>(new ScoreboardStartupFilter(worker, new InFlightRequests(options.BusyAt)));
         return builder;
     }
