@@ -143,4 +143,27 @@ public sealed class CoreLifecycleTests
         Assert.All(children, child => Assert.False(ProcFs.IsAlive(child)));
         Assert.Null(await slow);
     }
+
+    [Fact]
+    public async Task StartedUnderNohup_ReloadsOnHupAllTheSame()
+    {
+        // nohup leaves SIGHUP ignored across exec (as `trap '' HUP` does); USR1 likewise, for good measure.
+        await using HelloDaemon daemon = HelloDaemon.StartWith(
+            "bash",
+            ["-c", "trap '' HUP USR1; exec \"$@\"", "bash", SampleBuild.Muxer, SampleBuild.HelloDll],
+            ["--prefork", "2", "--max-children", "2"]);
+        await daemon.WaitUntilServingAsync(2);
+        HashSet<int> first = [.. daemon.Children()];
+
+        daemon.Signal(ProcFs.SIGHUP);
+        await Eventually.HoldsAsync(
+            () => daemon.Children().Count == 2 && !first.Intersect(daemon.Children()).Any(),
+            Liveness,
+            () => daemon.Output);
+
+        IReadOnlyList<int> second = daemon.Children();
+        daemon.Signal(ProcFs.SIGTERM);
+        Assert.Equal(0, await daemon.WaitForExitAsync(Liveness));
+        Assert.All(second, child => Assert.False(ProcFs.IsAlive(child), $"child {child} outlived its master"));
+    }
 }

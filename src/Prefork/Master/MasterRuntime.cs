@@ -435,7 +435,7 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
         ];
         foreach (PosixSignal signal in handled)
         {
-            _signals.Add(PosixSignalRegistration.Create(signal, context =>
+            _signals.Add(SignalHandlers.Register(signal, context =>
             {
                 // Only queue: the loop does the work (gunicorn's lesson: logging in a handler deadlocks).
                 context.Cancel = true;

@@ -44,7 +44,7 @@ internal sealed class WorkerRuntime : IDisposable
             line => { if (aborts is not null) { WorkerControl.Dispatch(line, aborts); } });
 
         // Before the log is opened, so a rotation signalled from here on is never missed.
-        using PosixSignalRegistration reopen = PosixSignalRegistration.Create((PosixSignal)Interop.SIGUSR1, OnReopenSignal);
+        using PosixSignalRegistration reopen = SignalHandlers.Register((PosixSignal)Interop.SIGUSR1, OnReopenSignal);
         using AccessLog? accessLog = TryOpenAccessLog(environment.Slot);
         if (accessLog is null)
         {
@@ -53,11 +53,11 @@ internal sealed class WorkerRuntime : IDisposable
 
         _accessLog = accessLog;
 
-        using PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnStopSignal);
+        using PosixSignalRegistration term = SignalHandlers.Register(PosixSignal.SIGTERM, OnStopSignal);
 
         // Ctrl-C reaches the whole process group; the master decides how its children stop.
-        using PosixSignalRegistration interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => c.Cancel = true);
-        using PosixSignalRegistration quit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, _ => LeaveNow(WorkerExitCodes.Normal));
+        using PosixSignalRegistration interrupt = SignalHandlers.Register(PosixSignal.SIGINT, c => c.Cancel = true);
+        using PosixSignalRegistration quit = SignalHandlers.Register(PosixSignal.SIGQUIT, _ => LeaveNow(WorkerExitCodes.Normal));
 
         using ListenerSet listeners = ListenerSet.Adopt(environment.ListenFds);
         using ScoreboardMemory? scoreboard = environment.ScoreboardFd is { } fd ? ScoreboardMemory.Adopt(fd) : null;

@@ -6,6 +6,7 @@ namespace Prefork.IntegrationTests.Support;
 /// <summary>The kernel's view of processes, read from /proc, and kill(2) by pid.</summary>
 internal static partial class ProcFs
 {
+    public const int SIGHUP = 1;
     public const int SIGKILL = 9;
     public const int SIGTERM = 15;
     public const int SIGQUIT = 3;
