@@ -30,7 +30,7 @@ internal sealed class ControlPages
         return request.Path switch
         {
             "/status" => new ControlResponse(200, "application/json", StatusJson.ToBytes(Report())),
-            "/metrics" => new ControlResponse(200, MetricsText.ContentType, System.Text.Encoding.UTF8.GetBytes(MetricsText.Render(_counters.Snapshot(), Report()))),
+            "/metrics" => new ControlResponse(200, MetricsText.ContentType, System.Text.Encoding.UTF8.GetBytes(MetricsText.Render(_counters.Snapshot(), Report(), MasterProcessSample.Now()))),
             _ => ControlResponse.Text(404, $"{request.Path} is not here: try /status or /metrics"),
         };
     }

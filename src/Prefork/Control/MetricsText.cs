@@ -17,7 +17,7 @@ internal static class MetricsText
 
     private static readonly WorkerState[] States = [WorkerState.Starting, WorkerState.Idle, WorkerState.Busy, WorkerState.Stopping];
 
-    public static string Render(MetricsSnapshot counters, StatusReport report)
+    public static string Render(MetricsSnapshot counters, StatusReport report, MasterProcessSample process)
     {
         var text = new StringBuilder(2048);
 
@@ -45,6 +45,14 @@ internal static class MetricsText
         Gauge(text, "prefork_floor", "Children kept at least (Prefork, moved by SIGTTIN and SIGTTOU).", counters.Floor);
         Gauge(text, "prefork_ceiling", "Children allowed at most (MaxChildren).", counters.Ceiling);
         Gauge(text, "prefork_generation", "The generation new children are started with; a reload adds one.", counters.Generation);
+
+        // The master is the process that must stay small for months: its own memory is worth a graph.
+        Header(text, "prefork_master_gc_collections_total", "counter", "Garbage collections in the master, by generation.");
+        Sample(text, "prefork_master_gc_collections_total", "generation=\"0\"", process.Gen0Collections);
+        Sample(text, "prefork_master_gc_collections_total", "generation=\"1\"", process.Gen1Collections);
+        Sample(text, "prefork_master_gc_collections_total", "generation=\"2\"", process.Gen2Collections);
+        Gauge(text, "prefork_master_heap_bytes", "Bytes allocated on the master's managed heap and not yet collected.", process.HeapBytes);
+        Gauge(text, "prefork_master_resident_bytes", "The master's resident memory (RSS).", process.ResidentBytes);
 
         Header(text, "prefork_master_start_time_seconds", "gauge", "When the master started, in seconds since the Unix epoch.");
         text.Append("prefork_master_start_time_seconds ")

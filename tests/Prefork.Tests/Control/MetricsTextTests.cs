@@ -17,11 +17,27 @@ public sealed class MetricsTextTests
             new WorkerStatus(2, 103, WorkerState.Idle, 2, 0, null, 1_000),
         ]);
 
+    private static readonly MasterProcessSample SomeProcess = new(12, 3, 1, 4_000_000, 50_000_000);
+
+    [Fact]
+    public void Render_GivesTheMastersOwnCollectionsAndMemory()
+    {
+        var counters = new MasterCounters(floor: 1, ceiling: 2, startUnixMs: 0);
+
+        Dictionary<string, double> series = PrometheusText.Parse(MetricsText.Render(counters.Snapshot(), TwoIdleOneBusy, SomeProcess), out _);
+
+        Assert.Equal(12, series["prefork_master_gc_collections_total{generation=\"0\"}"]);
+        Assert.Equal(3, series["prefork_master_gc_collections_total{generation=\"1\"}"]);
+        Assert.Equal(1, series["prefork_master_gc_collections_total{generation=\"2\"}"]);
+        Assert.Equal(4_000_000, series["prefork_master_heap_bytes"]);
+        Assert.Equal(50_000_000, series["prefork_master_resident_bytes"]);
+    }
+
     [Fact]
     public void Render_IsStrictPrometheusText_WithEveryFamilyAndEveryLabelValue()
     {
         var counters = new MasterCounters(floor: 3, ceiling: 8, startUnixMs: 1_700_000_000_250);
-        string text = MetricsText.Render(counters.Snapshot(), TwoIdleOneBusy);
+        string text = MetricsText.Render(counters.Snapshot(), TwoIdleOneBusy, SomeProcess);
 
         Dictionary<string, double> series = PrometheusText.Parse(text, out Dictionary<string, string> types);
 
@@ -42,7 +58,8 @@ public sealed class MetricsTextTests
         Assert.All(types.Where(t => t.Value == "counter"), t => Assert.EndsWith("_total", t.Key, StringComparison.Ordinal));
         Assert.Equal(
             ["prefork_spawns_total", "prefork_spawn_failures_total", "prefork_exits_total", "prefork_reloads_total", "prefork_reloads_completed_total",
-             "prefork_reloads_abandoned_total", "prefork_requests_total", "prefork_scale_up_total", "prefork_scale_down_total"],
+             "prefork_reloads_abandoned_total", "prefork_requests_total", "prefork_scale_up_total", "prefork_scale_down_total",
+             "prefork_master_gc_collections_total"],
             types.Where(t => t.Value == "counter").Select(t => t.Key));
     }
 
@@ -64,7 +81,7 @@ public sealed class MetricsTextTests
         counters.SetGeneration(2);
         counters.PublishRequests(42);
 
-        Dictionary<string, double> series = PrometheusText.Parse(MetricsText.Render(counters.Snapshot(), TwoIdleOneBusy), out _);
+        Dictionary<string, double> series = PrometheusText.Parse(MetricsText.Render(counters.Snapshot(), TwoIdleOneBusy, SomeProcess), out _);
 
         Assert.Equal(2, series["prefork_spawns_total"]);
         Assert.Equal(1, series["prefork_spawn_failures_total"]);
