@@ -480,6 +480,7 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
         private readonly string _scoreboardFd;
         private readonly ScalingOptions _scaling;
         private readonly TickContinuity _ticks = new();
+        private readonly YoungGarbage _garbage = new(Environment.TickCount64);
         private readonly Dictionary<int, long?> _requestLimitBySlot = [];
         private ScalingMemory _scalingMemory = ScalingMemory.Initial;
         private string? _lastSpawnFailure;
@@ -525,6 +526,7 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
                     AdvanceReload();
                     ReplaceWornChildren();
                     MaintainPool(tick: true);
+                    _garbage.CollectIfDue(Now);
                     break;
                 case MasterEvent.CheckCode when CodeWatch is not null:
                     await CheckCodeAsync(CodeWatch).ConfigureAwait(false);
