@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Failed requests during graceful reloads: wrk drives the Hello sample (Release) on 127.0.0.1 while the
 # master gets SIGHUP every 2 s. Reports wrk's socket errors and non-2xx answers, and checks that every
-# child pid changed at each reload. Usage: [SAMPLE=KestrelHello] bench/reload-wrk.sh [reloads=10] [workers=2]
+# child pid changed at each reload. Usage: [SAMPLE=KestrelHello] [ARGS="--worker-connections 16"] bench/reload-wrk.sh [reloads=10] [workers=2]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd); repo=$(dirname "$here")
 reloads=${1:-10}; workers=${2:-2}; port=${PORT:-18088}; sample=${SAMPLE:-Hello}
@@ -11,7 +11,7 @@ stop() { [ -n "$master" ] || return 0; kill -TERM "$master" 2>/dev/null || true
   kill -KILL "$master" 2>/dev/null || true; master=""; }
 trap 'stop; rm -rf "$out"' EXIT
 dotnet build "$repo/samples/$sample" -c Release -o "$out/hello" >/dev/null
-dotnet "$out/hello/$sample.dll" --listen 127.0.0.1:$port --prefork "$workers" --max-children "$workers" 2>"$out/hello.log" &
+dotnet "$out/hello/$sample.dll" --listen 127.0.0.1:$port --prefork "$workers" --max-children "$workers" ${ARGS:-} 2>"$out/hello.log" &
 master=$!
 for _ in $(seq 1 300); do curl -sf -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.05; done
 children() { ps -o pid= --ppid "$master" | tr -d ' ' | sort | tr '\n' ' '; }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.RegularExpressions;
 using Prefork.IntegrationTests.Support;
 
@@ -10,14 +11,16 @@ public sealed partial class ReloadTests
     private static readonly TimeSpan Liveness = TimeSpan.FromSeconds(60);
 
     [Theory]
-    [InlineData(false, HelloFlavor.Jit)]
-    [InlineData(true, HelloFlavor.Jit)]
-    [InlineData(true, HelloFlavor.NativeAot)]
-    public async Task HupUnderLoad_ReplacesEveryChild_WithoutOneFailedRequest(bool keepAlive, HelloFlavor flavor)
+    [InlineData(false, HelloFlavor.Jit, 1)]
+    [InlineData(true, HelloFlavor.Jit, 1)]
+    [InlineData(true, HelloFlavor.NativeAot, 1)]
+    [InlineData(false, HelloFlavor.Jit, 16)]
+    public async Task HupUnderLoad_ReplacesEveryChild_WithoutOneFailedRequest(bool keepAlive, HelloFlavor flavor, int workerConnections)
     {
         // Issue 5's acceptance: 10 HUPs under load, not one failed request, every pid changed each time.
         // The ceiling at the floor keeps autoscaling out of this test: it is about generations.
-        await using HelloDaemon daemon = HelloDaemon.Start(await HelloBuild.OfAsync(flavor), "--prefork", "3", "--max-children", "3");
+        await using HelloDaemon daemon = HelloDaemon.Start(
+            await HelloBuild.OfAsync(flavor), "--prefork", "3", "--max-children", "3", "--worker-connections", workerConnections.ToString(CultureInfo.InvariantCulture));
         await daemon.WaitUntilServingAsync(3);
 
         await ReloadUnderLoad.RunAsync(daemon, children: 3, reloads: 10, keepAlive, Liveness);

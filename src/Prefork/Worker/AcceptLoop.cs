@@ -145,6 +145,10 @@ internal sealed class AcceptLoop : IDisposable
 
     private void Serve(Socket socket)
     {
+        // Counted from the accept, not from when the handler starts: a handler still queued on the
+        // thread pool when the stop lands must hold the drain, or the child exits with the client's
+        // request unread (seen under reloads with --worker-connections 16: one read error in 243k).
+        Interlocked.Increment(ref _running);
         int active = Interlocked.Increment(ref _active);
         _context.SetBusy(active >= _maxConnections, active);
         if (_maxConnections == 1)
@@ -160,7 +164,6 @@ internal sealed class AcceptLoop : IDisposable
 
     private async ValueTask RunHandler(Socket socket)
     {
-        Interlocked.Increment(ref _running);
         CancellationTokenSource? abort = _context.ConnectionAborts?.Register((int)socket.SafeHandle.DangerousGetHandle());
         try
         {
