@@ -2,8 +2,8 @@ namespace Prefork.IntegrationTests.Support;
 
 /// <summary>
 /// samples/Hello published as NativeAOT, once per test run, into this test assembly's build output
-/// (<c>hello-aot/</c>). MSBuild's incremental build makes a run with nothing changed cost about a
-/// second; a first publish about 30 s on two cores (ILC and clang). A failed publish fails every
+/// (<c>hello-aot/</c>), because a first publish (ILC and clang) is slow and MSBuild's incremental build
+/// makes a run with nothing changed cheap. A failed publish fails every
 /// NativeAOT test with its reason: CI installs clang, so a missing one is a broken machine, not a skip.
 /// </summary>
 internal static class AotSample
