@@ -633,7 +633,7 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
 
         /// <summary>
         /// One line per run of identical failures: out of descriptors, every queued spawn fails at once
-        /// the same way (measured: 36 lines in one millisecond), and the backoff retries quietly after.
+        /// the same way, so a line per failure would flood the log; the backoff retries quietly after.
         /// </summary>
         private void ReportSpawnFailure(MasterEvent.SpawnFailed failed)
         {

@@ -2,9 +2,9 @@ namespace Prefork.IntegrationTests.Support;
 
 /// <summary>
 /// samples/Hello published as NativeAOT, once per test run, into this test assembly's build output
-/// (<c>hello-aot/</c>). MSBuild's incremental build makes a run with nothing changed cost about a
-/// second; a first publish takes most of a minute (ILC, then the native linker: the SDK uses clang, or
-/// gcc where clang is missing). A failed publish fails every NativeAOT test with its reason.
+/// (<c>hello-aot/</c>), because a first publish is slow (ILC, then the native linker: the SDK uses clang,
+/// or gcc where clang is missing) and MSBuild's incremental build makes a run with nothing changed cheap.
+/// A failed publish fails every NativeAOT test with its reason.
 /// </summary>
 internal static class AotSample
 {
