@@ -57,6 +57,19 @@ internal static partial class ProcFs
         }
     }
 
+    /// <summary>A process's argv as it was executed (<c>/proc/PID/cmdline</c>); empty once it is gone.</summary>
+    public static string[] CommandLine(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline").TrimEnd('\0').Split('\0');
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
+    }
+
     /// <summary>The program a process runs, as the kernel knows it (<c>/proc/PID/exe</c>).</summary>
     public static string Executable(int pid) => new FileInfo($"/proc/{pid}/exe").LinkTarget ?? "";
 
@@ -90,6 +103,18 @@ internal static partial class ProcFs
 
     [LibraryImport("libc", EntryPoint = "fcntl")]
     private static partial int Fcntl(int fd, int command, int argument);
+
+    /// <summary>rename(2): replaces a symlink itself, where File.Move follows it (and refuses a folder).</summary>
+    public static void Rename(string from, string to)
+    {
+        if (RenameNative(from, to) != 0)
+        {
+            throw new IOException($"rename {from} -> {to} failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "rename", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int RenameNative(string from, string to);
 
     [LibraryImport("libc", EntryPoint = "kill")]
     private static partial int KillNative(int pid, int signal);
