@@ -15,6 +15,12 @@ internal sealed class DaemonizedHello : IAsyncDisposable
     private readonly HashSet<int> _seen = [];
     private readonly PortReservation _port = new();
 
+    static DaemonizedHello()
+    {
+        ProcFs.RestoreIgnoredStopSignals();
+        EarlyBuilds.Start();
+    }
+
     public DaemonizedHello()
     {
         Directory = Path.Combine(Path.GetTempPath(), $"prefork-daemon-{Guid.NewGuid():N}");

@@ -17,6 +17,12 @@ internal sealed class HelloDaemon : IAsyncDisposable
     private readonly HashSet<int> _childrenSeen = [];
     private readonly PortReservation? _ownPort;
 
+    static HelloDaemon()
+    {
+        ProcFs.RestoreIgnoredStopSignals();
+        EarlyBuilds.Start();
+    }
+
     private HelloDaemon(Process process, int port, PortReservation? ownPort)
     {
         _process = process;
