@@ -216,6 +216,7 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
         {
             Upgrader = new Upgrader(_logger, spawner, _files, _systemd, _events.Writer, [.. listeners.Descriptors], _control, _options.ReloadTimeout),
             ClientWatch = _options.OnClientDisconnect is null ? null : new ClientWatch(_options, _logger, listeners, this),
+            Listeners = listeners.Sockets,
             CodeWatch = _options.AutoReloadCheckEvery is null ? null
                 : new CodeWatch(_options.AutoReloadPaths.Count > 0 ? [.. _options.AutoReloadPaths] : CodeWatch.DefaultRoots()),
         };
@@ -506,6 +507,9 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
 
         public CodeWatch? CodeWatch { get; init; }
 
+        /// <summary>The listening sockets, whose accept queues are part of the demand the pool follows.</summary>
+        public IReadOnlyList<System.Net.Sockets.Socket> Listeners { get; init; } = [];
+
         private ILogger Logger => _master._logger;
 
         private PreforkOptions Options => _master._options;
@@ -599,7 +603,8 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
             // and the ceiling makes room for its replacements (the scoreboard has twice the slots).
             int leaving = _reload is { } reload ? _table.All.Count(w => w.Generation < reload.To) : 0;
             ScalingOptions scaling = leaving == 0 ? _scaling : _scaling with { Ceiling = _scaling.Ceiling + leaving };
-            ScalingDecision decision = ScalingPolicy.Decide(children, _master._floor, scaling, _scalingMemory, Now);
+            int? queued = ListenQueue.Total(Listeners);
+            ScalingDecision decision = ScalingPolicy.Decide(children, _master._floor, scaling, _scalingMemory, Now, queued);
             _scalingMemory = tick ? decision.Memory : decision.Memory with { NextBurst = _scalingMemory.NextBurst };
             if (decision.ReportCeiling)
             {
@@ -608,17 +613,18 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
 
             int notReady = _table.StartingCount + _table.All.Count(w => !w.Ready && !w.IsStopping);
             int allowed = _master._backoff.Allowed(decision.Spawn, notReady, Now);
-            int busy = children.Count(c => c.Phase == ChildPhase.Busy);
-            if (allowed > 0 && busy > 0 && children.Count(c => c.Phase != ChildPhase.Stopping) >= _master._floor)
-            {
-                Log.ScalingUp(Logger, busy, notReady, allowed);
-                Counters.ScaledUp();
-            }
-
             int started = 0;
             while (started < allowed && SpawnChild())
             {
                 started++;
+            }
+
+            // Growth above the floor, counted and logged only for children that really started.
+            int busy = children.Count(c => c.Phase == ChildPhase.Busy);
+            if (started > 0 && (busy > 0 || queued > 0) && children.Count(c => c.Phase != ChildPhase.Stopping) >= _master._floor)
+            {
+                Log.ScalingUp(Logger, queued?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown", busy, notReady, started);
+                Counters.ScaledUp();
             }
 
             if (decision.RetireSlot is { } slot && _reload is null && _table.All.FirstOrDefault(w => w.Slot == slot) is { } idle)
@@ -840,6 +846,7 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
                 foreach (WorkerProcess old in _table.All.Where(w => w.Generation < reload.To && !w.IsStopping))
                 {
                     old.RetireReason = $"replaced by generation {reload.To}";
+                    reload.RecordRetired();
                     RequestStop(old, immediate: false);
                 }
             }
