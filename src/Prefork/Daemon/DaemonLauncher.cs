@@ -19,7 +19,8 @@ namespace Prefork.Daemon;
 /// </code>
 /// The master is the same program started again (fork is unsafe in a running CLR); it outlives the
 /// launcher, so it gets no parent-death signal. Relative paths keep their meaning through
-/// <see cref="LaunchDirectoryVariable"/>, since the master moves to "/".
+/// <see cref="LaunchDirectoryVariable"/>, since the master moves to "/"; and the children start in
+/// that directory, not in "/" (<see cref="ChildWorkingDirectory"/>).
 /// </remarks>
 internal static class DaemonLauncher
 {
@@ -32,6 +33,15 @@ internal static class DaemonLauncher
 
     /// <summary>True in the master that a launcher started.</summary>
     public static bool IsDaemonMaster => Environment.GetEnvironmentVariable(Worker.WorkerEnvironment.Role) == RoleMaster;
+
+    /// <summary>
+    /// Where a child starts: the directory the operator launched the daemon from, so that a daemonized
+    /// child sees the app as a foreground one does. An app's content root is its working directory
+    /// (ASP.NET Core and the Generic Host default to it): from "/" appsettings.json is not found, and
+    /// the configuration's change watcher would put an inotify watch on every directory of the machine.
+    /// Empty (inherit the master's) when the master was not daemonized: it never left that directory.
+    /// </summary>
+    public static string ChildWorkingDirectory => Environment.GetEnvironmentVariable(LaunchDirectoryVariable) ?? string.Empty;
 
     /// <summary>Makes the path options absolute, against the directory the operator launched from.</summary>
     public static void ResolvePaths(PreforkOptions options)
