@@ -14,6 +14,12 @@ namespace Prefork;
 public static class PreforkDaemon
 {
     /// <summary>
+    /// True in a child: this process is the program started again by a master, with the worker role in
+    /// its environment. Hosting code uses it to choose, before its host is built, what this process runs.
+    /// </summary>
+    public static bool IsChild => WorkerEnvironment.IsWorkerProcess;
+
+    /// <summary>
     /// Runs the daemon until it stops; returns the process exit code. With
     /// <see cref="PreforkOptions.Daemonize"/> the call in the operator's process is the launcher: it
     /// starts the master in the background and returns 0 as soon as the master is ready (pid file

@@ -32,14 +32,20 @@ public static class StartupErrors
             _ => (error.Message, StartupFailed),
         };
 
+        return Report(message, code, options.ProgramName);
+    }
+
+    /// <summary>Prints <c>program: error: message</c> on standard error, on one line, and returns <paramref name="exitCode"/>.</summary>
+    public static int Report(string message, int exitCode, string? programName = null)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+
         // One line even when a message carries a system error's newline.
-        Console.Error.WriteLine($"{ProgramName(options)}: error: {message.ReplaceLineEndings(" ")}");
-        return code;
+        string program = programName ?? Assembly.GetEntryAssembly()?.GetName().Name ?? Path.GetFileName(Environment.ProcessPath) ?? "prefork";
+        Console.Error.WriteLine($"{program}: error: {message.ReplaceLineEndings(" ")}");
+        return exitCode;
     }
 
     private static string Name(PreforkOptions options, string option) =>
         options.OptionNames.TryGetValue(option, out string? name) ? name : option;
-
-    private static string ProgramName(PreforkOptions options) =>
-        options.ProgramName ?? Assembly.GetEntryAssembly()?.GetName().Name ?? Path.GetFileName(Environment.ProcessPath) ?? "prefork";
 }
