@@ -49,14 +49,22 @@ public sealed class ControlToolTests : IDisposable
         await using HelloDaemon daemon = HelloDaemon.Start("--prefork", "2", "--pid-file", pidFile);
         await daemon.WaitUntilServingAsync(2);
 
-        (int exit, string output, string error) = await ShortProcess.RunCliAsync("status", "--pid-file", pidFile, "--json");
-        Assert.True(exit == 0, error);
-        using JsonDocument status = JsonDocument.Parse(output);
-        Assert.Equal(daemon.Pid, status.RootElement.GetProperty("master_pid").GetInt32());
-        HashSet<int> listed = [.. status.RootElement.GetProperty("workers").EnumerateArray().Select(w => w.GetProperty("pid").GetInt32())];
-        Assert.Equal([.. daemon.Children()], listed);
+        // A child is listed once it has written its scoreboard slot, a moment after it exists.
+        HashSet<int> listed = [];
+        await Eventually.HoldsAsync(
+            async () =>
+            {
+                (int exit, string output, string error) = await ShortProcess.RunCliAsync("status", "--pid-file", pidFile, "--json");
+                Assert.True(exit == 0, error);
+                using JsonDocument status = JsonDocument.Parse(output);
+                Assert.Equal(daemon.Pid, status.RootElement.GetProperty("master_pid").GetInt32());
+                listed = [.. status.RootElement.GetProperty("workers").EnumerateArray().Select(w => w.GetProperty("pid").GetInt32())];
+                return listed.SetEquals(daemon.Children());
+            },
+            Liveness,
+            () => $"status listed {string.Join(",", listed)}, the children are {string.Join(",", daemon.Children())}");
 
-        (exit, output, error) = await ShortProcess.RunCliAsync("status", "--pid-file", pidFile);
+        (int exit, string output, string error) = await ShortProcess.RunCliAsync("status", "--pid-file", pidFile);
         Assert.True(exit == 0, error);
         Assert.All(listed, pid => Assert.Contains(pid.ToString(System.Globalization.CultureInfo.InvariantCulture), output, StringComparison.Ordinal));
 

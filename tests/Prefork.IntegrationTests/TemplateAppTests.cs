@@ -157,11 +157,20 @@ public sealed partial class TemplateAppTests(TemplateApps apps) : IClassFixture<
         Assert.Contains($"already running (pid {master})", line, StringComparison.Ordinal);
         Assert.DoesNotContain("Exception", line, StringComparison.Ordinal);
 
-        (exit, output, string error) = await ShortProcess.RunCliAsync("status", "--pid-file", daemon.PidPath, "--json");
-        Assert.True(exit == 0, error);
-        using JsonDocument status = JsonDocument.Parse(output);
-        Assert.Equal(master, status.RootElement.GetProperty("master_pid").GetInt32());
-        Assert.Equal(daemon.Children(master).ToHashSet(), status.RootElement.GetProperty("workers").EnumerateArray().Select(w => w.GetProperty("pid").GetInt32()).ToHashSet());
+        // A child is listed once it has written its scoreboard slot, a moment after it exists.
+        HashSet<int> listed = [];
+        await Eventually.HoldsAsync(
+            async () =>
+            {
+                (int code, string json, string error) = await ShortProcess.RunCliAsync("status", "--pid-file", daemon.PidPath, "--json");
+                Assert.True(code == 0, error);
+                using JsonDocument status = JsonDocument.Parse(json);
+                Assert.Equal(master, status.RootElement.GetProperty("master_pid").GetInt32());
+                listed = [.. status.RootElement.GetProperty("workers").EnumerateArray().Select(w => w.GetProperty("pid").GetInt32())];
+                return listed.SetEquals(daemon.Children(master));
+            },
+            Liveness,
+            () => $"status listed {string.Join(",", listed)}, the children are {string.Join(",", daemon.Children(master))}");
 
         ProcFs.Kill(master, ProcFs.SIGTERM);
         await Eventually.HoldsAsync(() => !ProcFs.IsAlive(master) && !children.Any(ProcFs.IsAlive) && !File.Exists(daemon.PidPath), Liveness, () => File.ReadAllText(daemon.ErrorLogPath));
