@@ -10,6 +10,7 @@ internal sealed class HelloCommandLine
 {
     private static readonly Dictionary<string, string> CliNames = new()
     {
+        ["Listen"] = "--listen",
         [nameof(PreforkOptions.Prefork)] = "--prefork",
         [nameof(PreforkOptions.MaxChildren)] = "--max-children",
         [nameof(PreforkOptions.Daemonize)] = "--daemonize",
@@ -81,8 +82,6 @@ internal sealed class HelloCommandLine
 
     public RootCommand Root { get; }
 
-    public static string CliName(string option) => CliNames.TryGetValue(option, out string? name) ? name : option;
-
     public static int Fail(string message)
     {
         Console.Error.WriteLine($"hello: error: {message}");
@@ -124,6 +123,7 @@ internal sealed class HelloCommandLine
         var acceptOptions = new AcceptLoopOptions { MaxConnections = workerConnections };
         options = new PreforkOptions
         {
+            ProgramName = "hello",
             Daemonize = parsed.GetValue(_daemonize),
             Prefork = parsed.GetValue(_prefork),
             MaxChildren = parsed.GetValue(_maxChildren),
@@ -177,6 +177,12 @@ internal sealed class HelloCommandLine
                 daemon.CancelConnection(disconnect);
                 return Task.CompletedTask;
             };
+        }
+
+        // Start-up errors then name the options as this command line spells them.
+        foreach ((string property, string cliName) in CliNames)
+        {
+            options.OptionNames[property] = cliName;
         }
 
         problem = null;

@@ -23,15 +23,5 @@ if (!cli.TryBuildOptions(parsed, out PreforkOptions? options, out string? proble
     return HelloCommandLine.Fail(problem!);
 }
 
-try
-{
-    return await PreforkDaemon.RunAsync(options!).ConfigureAwait(false);
-}
-catch (PreforkOptionsException e)
-{
-    return HelloCommandLine.Fail($"{HelloCommandLine.CliName(e.Errors[0].Option)}: {e.Errors[0].Problem}");
-}
-catch (PreforkStartupException e)
-{
-    return HelloCommandLine.Fail(e.InnerException is ListenException ? $"--listen: {e.Message}" : e.Message);
-}
+// A start-up error is one line naming the option (PreforkOptions.OptionNames) and a non-zero exit.
+return await PreforkDaemon.RunAsync(options!).ConfigureAwait(false);

@@ -18,6 +18,7 @@ internal sealed class KestrelHelloCommandLine
 {
     private static readonly Dictionary<string, string> CliNames = new()
     {
+        ["Listen"] = "--listen",
         [nameof(PreforkOptions.Prefork)] = "--prefork",
         [nameof(PreforkOptions.MaxChildren)] = "--max-children",
         [nameof(PreforkOptions.Daemonize)] = "--daemonize",
@@ -61,8 +62,6 @@ internal sealed class KestrelHelloCommandLine
 
     public RootCommand Root { get; }
 
-    public static string CliName(string option) => CliNames.TryGetValue(option, out string? name) ? name : option;
-
     public static int Fail(string message)
     {
         Console.Error.WriteLine($"kestrelhello: error: {message}");
@@ -94,6 +93,7 @@ internal sealed class KestrelHelloCommandLine
         double? autoReload = parsed.GetValue(_autoReloadEvery);
         options = new PreforkOptions
         {
+            ProgramName = "kestrelhello",
             Daemonize = parsed.GetValue(_daemonize),
             Prefork = parsed.GetValue(_prefork),
             MaxChildren = parsed.GetValue(_maxChildren),
@@ -114,6 +114,13 @@ internal sealed class KestrelHelloCommandLine
             // The program's options are not the app's configuration: the app gets no arguments.
             MainLoop = worker => PreforkKestrel.RunAsync(worker, [], MapRoutes, prefork: kestrel => kestrel.BusyAt = busyAt),
         };
+
+        // Start-up errors then name the options as this command line spells them.
+        foreach ((string property, string cliName) in CliNames)
+        {
+            options.OptionNames[property] = cliName;
+        }
+
         problem = null;
         return true;
     }

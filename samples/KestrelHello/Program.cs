@@ -23,15 +23,5 @@ if (!cli.TryBuildOptions(parsed, out PreforkOptions? options, out string? proble
     return KestrelHelloCommandLine.Fail(problem!);
 }
 
-try
-{
-    return await PreforkDaemon.RunAsync(options!).ConfigureAwait(false);
-}
-catch (PreforkOptionsException e)
-{
-    return KestrelHelloCommandLine.Fail($"{KestrelHelloCommandLine.CliName(e.Errors[0].Option)}: {e.Errors[0].Problem}");
-}
-catch (PreforkStartupException e)
-{
-    return KestrelHelloCommandLine.Fail(e.InnerException is ListenException ? $"--listen: {e.Message}" : e.Message);
-}
+// A start-up error is one line naming the option (PreforkOptions.OptionNames) and a non-zero exit.
+return await PreforkDaemon.RunAsync(options!).ConfigureAwait(false);

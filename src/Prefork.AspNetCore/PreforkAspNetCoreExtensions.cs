@@ -2,6 +2,8 @@ using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -46,8 +48,15 @@ public static class PreforkAspNetCoreExtensions
             throw new ArgumentOutOfRangeException(nameof(configure), options.BusyAt, "PreforkKestrelOptions.BusyAt must be 1 or more");
         }
 
+        AddPreforkKestrelChild(builder.Services, worker, options);
+        return builder;
+    }
+
+    /// <summary>Called in the worker process: what <see cref="UsePrefork(WebApplicationBuilder, WorkerContext, Action{PreforkKestrelOptions}?)"/> registers.</summary>
+    internal static void AddPreforkKestrelChild(IServiceCollection services, WorkerContext worker, PreforkKestrelOptions options)
+    {
         var connections = new OpenConnections();
-        builder.WebHost.ConfigureKestrel(kestrel =>
+        services.Configure<KestrelServerOptions>(kestrel =>
         {
             foreach (Socket listener in worker.Listeners)
             {
@@ -55,7 +64,6 @@ public static class PreforkAspNetCoreExtensions
             }
         });
 
-        IServiceCollection services = builder.Services;
         services.AddPreforkWorker(worker);
         services.AddSingleton(options);
         services.AddSingleton<IPreforkWorkerDrain>(new KestrelDrain(connections, options));
@@ -65,13 +73,20 @@ public static class PreforkAspNetCoreExtensions
             worker,
             connections));
         services.AddSingleton<IStartupFilter>(new ScoreboardStartupFilter(worker, new InFlightRequests(options.BusyAt)));
-        return builder;
     }
 
     private sealed class ScoreboardStartupFilter(WorkerContext worker, InFlightRequests inFlight) : IStartupFilter
     {
         public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
         {
+            // The child listens on the inherited sockets only. The host has just copied the app's URLs
+            // (--urls, ASPNETCORE_URLS) here; left, they make Kestrel warn, per child and per start,
+            // that it overrides them.
+            if (app.ServerFeatures.Get<IServerAddressesFeature>() is { Addresses.IsReadOnly: false } addresses)
+            {
+                addresses.Addresses.Clear();
+            }
+
             app.UseMiddleware<PreforkScoreboardMiddleware>(worker, inFlight);
             next(app);
         };

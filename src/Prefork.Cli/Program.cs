@@ -1,8 +1,10 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using Prefork.Cli;
 
-// `prefork status --scoreboard P | --control S [--json] [--watch]`: a running daemon's workers, from its
-// scoreboard or from its master's control socket. `prefork metrics --control S`: its Prometheus text.
+// `prefork status --scoreboard P | --control S | --pid-file P [--json] [--watch]`: a running daemon's
+// workers, from its scoreboard, from its master's control socket, or from the master's own scoreboard
+// found by its pid file. `prefork metrics --control S`: its Prometheus text.
 // `prefork stop|reload|upgrade|reopen-logs|scale ±N --pid-file P`: signals the daemon named by its pid file.
 // Problems are one line on standard error and exit code 1, never a stack trace.
 var scoreboard = new Option<string?>("--scoreboard") { Description = "the daemon's scoreboard file (its ScoreboardPath); or use --control" };
@@ -11,12 +13,14 @@ var json = new Option<bool>("--json") { Description = "print one JSON object ins
 var watch = new Option<bool>("--watch") { Description = "refresh every --interval seconds until Ctrl-C" };
 var interval = new Option<double>("--interval") { Description = "seconds between refreshes with --watch", DefaultValueFactory = _ => 1 };
 
+var statusPidFile = new Option<string?>("--pid-file") { Description = "the daemon's pid file (its PidPath): reads the master's own scoreboard, nothing else needed" };
+
 var status = new Command("status", "Show every worker of a running daemon: slot, pid, generation, state, requests, request age, uptime.")
 {
-    scoreboard, control, json, watch, interval,
+    scoreboard, control, statusPidFile, json, watch, interval,
 };
 status.SetAction((parsed, cancel) => StatusCommand.RunAsync(
-    parsed.GetValue(scoreboard), parsed.GetValue(control), parsed.GetValue(json), parsed.GetValue(watch), TimeSpan.FromSeconds(Math.Max(0.1, parsed.GetValue(interval))), cancel));
+    parsed.GetValue(scoreboard), parsed.GetValue(control), parsed.GetValue(statusPidFile), parsed.GetValue(json), parsed.GetValue(watch), TimeSpan.FromSeconds(Math.Max(0.1, parsed.GetValue(interval))), cancel));
 
 var metricsControl = new Option<string>("--control") { Description = "the daemon's control socket (its ControlSocketPath)", Required = true };
 var metrics = new Command("metrics", "Print the daemon's metrics in Prometheus text format, as GET /metrics on its control socket.") { metricsControl };
@@ -50,5 +54,7 @@ var change = new Argument<string>("change") { Description = "+N or -N: raise or 
 var scale = new Command("scale", "Raise or lower the number of children kept (the floor).") { change, scalePidFile };
 scale.SetAction((parsed, cancel) => ControlCommands.ScaleAsync(parsed.GetValue(scalePidFile)!, parsed.GetValue(change)!, cancel));
 
-var root = new RootCommand("prefork: tools for Prefork daemons.") { status, metrics, stop, reload, upgrade, reopen, scale };
+// A Command named "prefork", not a RootCommand: a RootCommand takes its name from the executable, and
+// the tool runs as Prefork.Cli.dll (see the project file), so help would say "Usage: Prefork.Cli".
+var root = new Command("prefork", "prefork: tools for Prefork daemons.") { status, metrics, stop, reload, upgrade, reopen, scale, new HelpOption(), new VersionOption() };
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

@@ -3,22 +3,25 @@ using Prefork.Status;
 namespace Prefork.Cli;
 
 /// <summary>
-/// Prints a daemon's status once, or until cancelled with --watch, from its scoreboard or its control
-/// socket (exactly one of them); the table and the JSON are the same either way.
+/// Prints a daemon's status once, or until cancelled with --watch, from its scoreboard, its control
+/// socket or its pid file (exactly one of them); the table and the JSON are the same either way.
 /// </summary>
 internal static class StatusCommand
 {
-    public static async Task<int> RunAsync(string? scoreboardPath, string? controlPath, bool json, bool watch, TimeSpan interval, CancellationToken cancel)
+    public static async Task<int> RunAsync(string? scoreboardPath, string? controlPath, string? pidPath, bool json, bool watch, TimeSpan interval, CancellationToken cancel)
     {
-        if ((scoreboardPath is null) == (controlPath is null))
+        int given = (scoreboardPath is null ? 0 : 1) + (controlPath is null ? 0 : 1) + (pidPath is null ? 0 : 1);
+        if (given != 1)
         {
-            return await FailAsync("status: give exactly one of --control PATH (the daemon's control socket) or --scoreboard PATH (its scoreboard file)").ConfigureAwait(false);
+            return await FailAsync("status: give exactly one of --control PATH (the daemon's control socket) or --scoreboard PATH (its scoreboard file) or --pid-file PATH (its pid file)").ConfigureAwait(false);
         }
 
         IStatusSource source;
         try
         {
-            source = controlPath is not null ? new StatusSource.FromControlSocket(controlPath) : new StatusSource.FromScoreboard(scoreboardPath!);
+            source = controlPath is not null ? new StatusSource.FromControlSocket(controlPath)
+                : pidPath is not null ? new StatusSource.FromPidFile(pidPath)
+                : new StatusSource.FromScoreboard(scoreboardPath!);
         }
         catch (IOException e)
         {

@@ -26,12 +26,22 @@ public static class PreforkHost
     /// <param name="args">The program's arguments: the host's command-line configuration, in master and children alike.</param>
     /// <param name="configureWorker">Called in each child to add the app's services before its host is built.</param>
     /// <param name="configureOptions">Optional: set what configuration does not carry (hooks such as OnClientDisconnect).</param>
-    /// <exception cref="PreforkOptionsException">An option cannot work as given; the option is named by its configuration key, for example <c>Prefork:MaxChildren</c>.</exception>
+    /// <remarks>An option that cannot work as given is one line on standard error, naming its configuration key (for example <c>Prefork:MaxChildren</c>), and exit code <see cref="StartupErrors.BadOptions"/>.</remarks>
     public static Task<int> RunAsync(string[] args, Action<HostApplicationBuilder, WorkerContext> configureWorker, Action<PreforkOptions>? configureOptions = null)
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(configureWorker);
-        PreforkOptions options = BindOptions(LoadConfiguration(args));
+        PreforkOptions options;
+        try
+        {
+            options = BindOptions(LoadConfiguration(args));
+        }
+        catch (PreforkOptionsException e)
+        {
+            // One line and an exit code, as PreforkDaemon.RunAsync reports its own start-up errors.
+            return Task.FromResult(StartupErrors.Report(PreforkConfiguration.Defaults(), e));
+        }
+
         options.MainLoop = async worker =>
         {
             HostApplicationBuilder builder = Host.CreateApplicationBuilder(args);
@@ -69,56 +79,15 @@ public static class PreforkHost
     public static PreforkOptions BindOptions(IConfiguration configuration, string sectionName = SectionName)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        var settings = new PreforkSettings();
-        IConfigurationSection section = configuration.GetSection(sectionName);
-        try
-        {
-            section.Bind(settings);
-        }
-        catch (InvalidOperationException e)
-        {
-            // The binder says which key and value it could not convert.
-            throw new PreforkOptionsException(sectionName, e.Message);
-        }
+        PreforkOptions options = PreforkConfiguration.Defaults();
+        List<OptionError> errors = PreforkConfiguration.Bind(configuration, options, sectionName: sectionName);
 
-        List<OptionError> errors = [];
-        List<IPEndPoint> endpoints = [];
-        foreach (string text in settings.Listen)
-        {
-            if (ListenAddress.TryParse(text, out IPEndPoint? endpoint, out string? problem))
-            {
-                endpoints.Add(endpoint!);
-            }
-            else
-            {
-                errors.Add(new(nameof(PreforkSettings.Listen), problem!));
-            }
-        }
-
-        var options = new PreforkOptions
-        {
-            Prefork = settings.Prefork,
-            MaxChildren = settings.MaxChildren,
-            Daemonize = settings.Daemonize,
-            PidPath = settings.PidPath,
-            ErrorLogPath = settings.ErrorLogPath,
-            ScoreboardPath = settings.ScoreboardPath,
-            ControlSocketPath = settings.ControlSocketPath,
-            ControlPort = settings.ControlPort,
-            GracefulTimeout = settings.GracefulTimeout,
-            AfterInit = (master, _) =>
-            {
-                master.ListenTcpUnlessPassed(endpoints);
-                return Task.CompletedTask;
-            },
-
-            // Replaced by RunAsync; set so that validating the bound values alone does not complain.
-            MainLoop = _ => Task.CompletedTask,
-        };
+        // Replaced by RunAsync; set so that validating the bound values alone does not complain.
+        options.MainLoop = _ => Task.CompletedTask;
         errors.AddRange(options.Validate());
         if (errors.Count > 0)
         {
-            throw new PreforkOptionsException([.. errors.Select(e => e with { Option = $"{sectionName}:{e.Option}" })]);
+            throw new PreforkOptionsException([.. errors.Select(e => e.Option == sectionName ? e : e with { Option = $"{sectionName}:{e.Option}" })]);
         }
 
         return options;

@@ -14,18 +14,38 @@ namespace Prefork;
 public static class PreforkDaemon
 {
     /// <summary>
+    /// True in a child: this process is the program started again by a master, with the worker role in
+    /// its environment. Hosting code uses it to choose, before its host is built, what this process runs.
+    /// </summary>
+    public static bool IsChild => WorkerEnvironment.IsWorkerProcess;
+
+    /// <summary>
     /// Runs the daemon until it stops; returns the process exit code. With
     /// <see cref="PreforkOptions.Daemonize"/> the call in the operator's process is the launcher: it
     /// starts the master in the background and returns 0 as soon as the master is ready (pid file
-    /// written, AfterInit done, a child ready), or throws with the master's own error.
+    /// written, AfterInit done, a child ready), or fails with the master's own error.
     /// </summary>
-    /// <exception cref="PreforkOptionsException">An option cannot work as given (checked before anything starts).</exception>
-    /// <exception cref="PreforkStartupException">The master could not start (for example AfterInit could not bind).</exception>
+    /// <remarks>
+    /// A daemon that cannot start prints one line on standard error (<c>myapp: error: …</c>, naming the
+    /// option or the problem) and returns <see cref="StartupErrors.BadOptions"/> or
+    /// <see cref="StartupErrors.StartupFailed"/>: the program's <c>Main</c> needs no catch of its own.
+    /// </remarks>
     public static async Task<int> RunAsync(PreforkOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        try
+        {
+            return await RunOrThrowAsync(options).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is PreforkOptionsException or PreforkStartupException)
+        {
+            return StartupErrors.Report(options, e);
+        }
+    }
 
-        // Before anything else: the daemonized master and its children work from "/".
+    private static async Task<int> RunOrThrowAsync(PreforkOptions options)
+    {
+        // Before anything else: the daemonized master works from "/".
         DaemonLauncher.ResolvePaths(options);
 
         // Before the logging stack loads its assemblies: out of descriptors, that fails with a page of

@@ -130,6 +130,16 @@ public sealed class PreforkOptions
     /// <summary>Where log lines go. Default: one line per event on standard error.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
 
+    /// <summary>How a start-up error line names the program (<c>myapp: error: …</c>). Default: the entry assembly's name.</summary>
+    public string? ProgramName { get; set; }
+
+    /// <summary>
+    /// How this program's users spell each option in a start-up error, by property name: a command line
+    /// maps <c>Listen</c> to <c>--listen</c>, configuration to <c>Prefork:Listen</c>. Unmapped options
+    /// keep their property name.
+    /// </summary>
+    public IDictionary<string, string> OptionNames { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
     /// <summary>Checks every option and returns one message per problem, naming the option and the fix.</summary>
     public IReadOnlyList<OptionError> Validate()
     {

@@ -5,19 +5,12 @@ using Prefork;
 using Prefork.Hosting;
 
 // Each child runs this host; its hosted service says when it starts and stops, on standard output.
-try
+// A bad option is one line on standard error and exit code 2, from PreforkHost.RunAsync itself.
+return await PreforkHost.RunAsync(args, (builder, worker) =>
 {
-    return await PreforkHost.RunAsync(args, (builder, worker) =>
-    {
-        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
-        builder.Services.AddHostedService<Announcer>();
-    });
-}
-catch (PreforkOptionsException e)
-{
-    Console.Error.WriteLine($"hostingapp: error: {e.Errors[0]}");
-    return 2;
-}
+    builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+    builder.Services.AddHostedService<Announcer>();
+});
 
 /// <summary>A hosted service that reports its life, with the slot and generation it got through DI.</summary>
 internal sealed class Announcer(WorkerContext worker, IHostApplicationLifetime lifetime) : IHostedService

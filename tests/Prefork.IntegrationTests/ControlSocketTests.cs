@@ -315,7 +315,7 @@ public sealed class ControlSocketTests : IDisposable
         Assert.Equal(1, exit);
         Assert.Empty(output);
         string line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.Equal("prefork: error: status: give exactly one of --control PATH (the daemon's control socket) or --scoreboard PATH (its scoreboard file)", line);
+        Assert.Equal("prefork: error: status: give exactly one of --control PATH (the daemon's control socket) or --scoreboard PATH (its scoreboard file) or --pid-file PATH (its pid file)", line);
     }
 
     [Fact]

@@ -30,6 +30,11 @@ public sealed partial class DaemonModeTests : IAsyncLifetime
         Assert.Equal("0", stat[6]); // tty_nr: no controlling terminal
         Assert.Equal("/", new FileInfo($"/proc/{master}/cwd").LinkTarget);
 
+        // The launcher returns once a child is ready; children work where the launcher did, not in "/".
+        IReadOnlyList<int> children = _hello.Children(master);
+        Assert.NotEmpty(children);
+        Assert.All(children, child => Assert.Equal(_hello.Directory, new FileInfo($"/proc/{child}/cwd").LinkTarget));
+
         for (int i = 0; i < 3; i++)
         {
             Assert.Equal(200, (await Http.GetAsync(_hello.Port, "/")).Status);

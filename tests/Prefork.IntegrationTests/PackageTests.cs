@@ -64,6 +64,8 @@ public sealed class PackageTests : IDisposable
         (exit, output, error) = await ShortProcess.RunProgramAsync(Path.Combine(tools, "prefork"), ["--help"], CommandTimeout);
         Assert.True(exit == 0, $"prefork --help failed ({exit}): {error}");
         Assert.All(ToolCommands, command => Assert.Contains(command, output, StringComparison.Ordinal));
+        Assert.Contains("  prefork [command] [options]", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Prefork.Cli", output, StringComparison.Ordinal);
     }
 
     private static async Task AssertLibraryPackageAsync(string nupkg)

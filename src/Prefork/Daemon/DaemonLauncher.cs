@@ -19,7 +19,8 @@ namespace Prefork.Daemon;
 /// </code>
 /// The master is the same program started again (fork is unsafe in a running CLR); it outlives the
 /// launcher, so it gets no parent-death signal. Relative paths keep their meaning through
-/// <see cref="LaunchDirectoryVariable"/>, since the master moves to "/".
+/// <see cref="LaunchDirectoryVariable"/>, since the master moves to "/"; and the children start in
+/// that directory, not in "/" (<see cref="ChildWorkingDirectory"/>).
 /// </remarks>
 internal static class DaemonLauncher
 {
@@ -32,6 +33,16 @@ internal static class DaemonLauncher
 
     /// <summary>True in the master that a launcher started.</summary>
     public static bool IsDaemonMaster => Environment.GetEnvironmentVariable(Worker.WorkerEnvironment.Role) == RoleMaster;
+
+    /// <summary>
+    /// Where a child starts: the directory the operator launched the daemon from, so that a daemonized
+    /// child sees the app as a foreground one does. An app's content root is its working directory
+    /// (ASP.NET Core and the Generic Host default to it): from "/" appsettings.json is not found, and
+    /// the configuration's change watcher would put an inotify watch on every directory of the machine.
+    /// Null when the master was not daemonized: it never left that directory, and the spawn's own
+    /// choice (the master's) stands.
+    /// </summary>
+    public static string? ChildWorkingDirectory => Environment.GetEnvironmentVariable(LaunchDirectoryVariable);
 
     /// <summary>Makes the path options absolute, against the directory the operator launched from.</summary>
     public static void ResolvePaths(PreforkOptions options)
@@ -76,7 +87,7 @@ internal static class DaemonLauncher
         info.RedirectStandardOutput = true;
         info.RedirectStandardError = true;
         info.Environment[Worker.WorkerEnvironment.Role] = RoleMaster;
-        info.Environment[LaunchDirectoryVariable] = Environment.GetEnvironmentVariable(LaunchDirectoryVariable) ?? Environment.CurrentDirectory;
+        info.Environment[LaunchDirectoryVariable] = Environment.GetEnvironmentVariable(LaunchDirectoryVariable) ?? LaunchDirectory();
         using Process master = Process.Start(info)
             ?? throw new PreforkStartupException($"cannot start the master process {info.FileName}");
         master.StandardInput.Close();
@@ -185,6 +196,23 @@ internal static class DaemonLauncher
             throw new PreforkStartupException(e.Message, e);
         }
     }
+
+    /// <summary>
+    /// This folder as the shell named it: $PWD keeps the symbolic links getcwd() resolves, so children
+    /// of a daemon started in <c>current/</c> (a symlink to a release) start in <c>current/</c> and a
+    /// reload after a deploy reads the new release's appsettings.json. Trusted only where it is this very folder.
+    /// </summary>
+    private static string LaunchDirectory()
+    {
+        string physical = Environment.CurrentDirectory;
+        string? shell = Environment.GetEnvironmentVariable("PWD");
+        return shell is not null && Path.IsPathRooted(shell) && shell != physical && SameDirectory(shell, physical) ? shell : physical;
+    }
+
+    private static bool SameDirectory(string one, string other) =>
+        Interop.Statx(Interop.AT_FDCWD, one, 0, Interop.STATX_INO, out Interop.StatxResult a) == 0
+        && Interop.Statx(Interop.AT_FDCWD, other, 0, Interop.STATX_INO, out Interop.StatxResult b) == 0
+        && a.Inode == b.Inode && a.DeviceMajor == b.DeviceMajor && a.DeviceMinor == b.DeviceMinor;
 
     private static string? Absolute(string? path, string baseDirectory) =>
         string.IsNullOrEmpty(path) ? path : Path.GetFullPath(path, baseDirectory);

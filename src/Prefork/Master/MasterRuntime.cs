@@ -209,6 +209,7 @@ internal sealed class MasterRuntime : IDaemonControl, IDisposable
     private async Task<int> SuperviseAsync(ListenerSet listeners, ScoreboardMemory scoreboard)
     {
         var reader = new ScoreboardReader(scoreboard);
+        using var meter = new Control.MasterMeter(reader, _counters);
         var table = new WorkerTable(reader.SlotCount);
         using var spawner = new Spawner(
             WorkerCommand.ForThisProcess(),

@@ -81,6 +81,7 @@ internal sealed class Spawner : IDisposable
         OpenFilesLimit.EnsureHeadroom("not starting another child");
 
         ProcessStartInfo info = _command.ToStartInfo();
+        info.WorkingDirectory = DaemonLauncher.ChildWorkingDirectory ?? info.WorkingDirectory;
         environment.WriteTo(info.Environment);
 
         // systemd talks to the master only: a child that saw these would answer for the whole daemon.

@@ -48,7 +48,8 @@ internal sealed class DaemonizedHello : IAsyncDisposable
     public Task<(int ExitCode, string Output)> LaunchAsync(params string[] arguments) =>
         LaunchWithAsync(SampleBuild.Muxer, [SampleBuild.HelloDll, .. arguments]);
 
-    public async Task<(int ExitCode, string Output)> LaunchWithAsync(string fileName, IEnumerable<string> arguments)
+    /// <param name="workingDirectory">Where the launcher runs (default: this run's own directory).</param>
+    public async Task<(int ExitCode, string Output)> LaunchWithAsync(string fileName, IEnumerable<string> arguments, string? workingDirectory = null)
     {
         var info = new ProcessStartInfo(fileName)
         {
@@ -56,7 +57,7 @@ internal sealed class DaemonizedHello : IAsyncDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
-            WorkingDirectory = Directory,
+            WorkingDirectory = workingDirectory ?? Directory,
         };
         foreach (string argument in arguments)
         {

@@ -4,7 +4,7 @@ namespace Prefork.IntegrationTests.Support;
 internal static class DotnetCli
 {
     public static Task<(int Exit, string Output, string Error)> RunAsync(
-        IEnumerable<string> arguments, TimeSpan timeout, IReadOnlyDictionary<string, string?>? environment = null)
+        IEnumerable<string> arguments, TimeSpan timeout, IReadOnlyDictionary<string, string?>? environment = null, string? workingDirectory = null)
     {
         Dictionary<string, string?> clean = CleanEnvironment();
         foreach (KeyValuePair<string, string?> variable in environment ?? new Dictionary<string, string?>())
@@ -12,7 +12,7 @@ internal static class DotnetCli
             clean[variable.Key] = variable.Value;
         }
 
-        return ShortProcess.RunProgramAsync(SampleBuild.Muxer, arguments, timeout, clean);
+        return ShortProcess.RunProgramAsync(SampleBuild.Muxer, arguments, timeout, clean, workingDirectory);
     }
 
     /// <summary>The last lines of a failed command's output, for an assertion message.</summary>

@@ -62,7 +62,8 @@ internal sealed class HelloDaemon : IAsyncDisposable
         IEnumerable<string> arguments,
         bool addListen = true,
         Dictionary<string, string>? environment = null,
-        PortReservation? port = null)
+        PortReservation? port = null,
+        string? workingDirectory = null)
     {
         // The port stays reserved until the daemon is disposed, unless the test holds it for longer.
         PortReservation? ownPort = port is null ? new PortReservation() : null;
@@ -73,6 +74,7 @@ internal sealed class HelloDaemon : IAsyncDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
+            WorkingDirectory = workingDirectory ?? string.Empty,
         };
         foreach (string argument in prefix)
         {

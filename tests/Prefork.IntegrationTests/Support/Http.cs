@@ -85,6 +85,7 @@ internal static class Http
                 string[] lines = head.Split("\r\n");
                 int status = int.Parse(lines[0].Split(' ')[1], CultureInfo.InvariantCulture);
                 int length = 0;
+                bool chunked = false;
                 bool keepAlive = true;
                 string? buildId = null;
                 foreach (string line in lines.Skip(1))
@@ -92,6 +93,10 @@ internal static class Http
                     if (line.StartsWith("Content-Length:", StringComparison.OrdinalIgnoreCase))
                     {
                         length = int.Parse(line["Content-Length:".Length..].Trim(), CultureInfo.InvariantCulture);
+                    }
+                    else if (line.StartsWith("Transfer-Encoding:", StringComparison.OrdinalIgnoreCase))
+                    {
+                        chunked = line.Contains("chunked", StringComparison.OrdinalIgnoreCase);
                     }
                     else if (line.StartsWith("Connection:", StringComparison.OrdinalIgnoreCase))
                     {
@@ -104,18 +109,48 @@ internal static class Http
                 }
 
                 int bodyStart = headEnd + 4;
-                while (filled < bodyStart + length)
+                async Task FillAsync(int needed)
                 {
-                    int more = await socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None, cancel.Token).ConfigureAwait(false);
-                    if (more == 0)
+                    while (filled < needed)
                     {
-                        throw new IOException("the server closed the connection in the middle of a body");
-                    }
+                        int more = await socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None, cancel.Token).ConfigureAwait(false);
+                        if (more == 0)
+                        {
+                            throw new IOException("the server closed the connection in the middle of a body");
+                        }
 
-                    filled += more;
+                        filled += more;
+                    }
                 }
 
-                return new HttpAnswer(status, Encoding.UTF8.GetString(buffer, bodyStart, length), keepAlive, buildId);
+                if (!chunked)
+                {
+                    await FillAsync(bodyStart + length).ConfigureAwait(false);
+                    return new HttpAnswer(status, Encoding.UTF8.GetString(buffer, bodyStart, length), keepAlive, buildId);
+                }
+
+                // An app's own responses (a minimal API returning a string) come chunked: size line,
+                // data, CRLF, until a zero size and the final CRLF (no trailers).
+                var body = new StringBuilder();
+                int at = bodyStart;
+                while (true)
+                {
+                    int lineEnd;
+                    while ((lineEnd = buffer.AsSpan(at, filled - at).IndexOf("\r\n"u8)) < 0)
+                    {
+                        await FillAsync(filled + 1).ConfigureAwait(false);
+                    }
+
+                    int size = int.Parse(Encoding.ASCII.GetString(buffer, at, lineEnd), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+                    at += lineEnd + 2;
+                    await FillAsync(at + size + 2).ConfigureAwait(false);
+                    body.Append(Encoding.UTF8.GetString(buffer, at, size));
+                    at += size + 2;
+                    if (size == 0)
+                    {
+                        return new HttpAnswer(status, body.ToString(), keepAlive, buildId);
+                    }
+                }
             }
 
             int read = await socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None, cancel.Token).ConfigureAwait(false);

@@ -70,6 +70,31 @@ internal static partial class ProcFs
         }
     }
 
+    /// <summary>
+    /// How many inotify watches <paramref name="pid"/> holds: one "inotify wd:" line per watch in the
+    /// fdinfo of each of its inotify descriptors (a change watcher over a folder tree has one per folder).
+    /// </summary>
+    public static int InotifyWatches(int pid)
+    {
+        int watches = 0;
+        foreach ((int fd, string target) in Descriptors(pid))
+        {
+            if (target == "anon_inode:inotify")
+            {
+                try
+                {
+                    watches += File.ReadLines($"/proc/{pid}/fdinfo/{fd}").Count(line => line.StartsWith("inotify wd:", StringComparison.Ordinal));
+                }
+                catch (IOException)
+                {
+                    // Closed while we looked.
+                }
+            }
+        }
+
+        return watches;
+    }
+
     /// <summary>The program a process runs, as the kernel knows it (<c>/proc/PID/exe</c>).</summary>
     public static string Executable(int pid) => new FileInfo($"/proc/{pid}/exe").LinkTarget ?? "";
 

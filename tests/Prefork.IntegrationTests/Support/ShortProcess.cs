@@ -14,10 +14,11 @@ internal static class ShortProcess
     /// <summary>Any program, e.g. setpriv running the tool as another user.</summary>
     /// <param name="environment">Variables to set, or to remove where the value is null.</param>
     public static async Task<(int Exit, string Output, string Error)> RunProgramAsync(
-        string program, IEnumerable<string> arguments, TimeSpan timeout, IReadOnlyDictionary<string, string?>? environment = null)
+        string program, IEnumerable<string> arguments, TimeSpan timeout, IReadOnlyDictionary<string, string?>? environment = null, string? workingDirectory = null)
     {
         var info = new ProcessStartInfo(program)
         {
+            WorkingDirectory = workingDirectory ?? string.Empty,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,

@@ -57,4 +57,25 @@ public sealed class PreforkHostTests
         var e = Assert.Throws<PreforkOptionsException>(() => PreforkHost.BindOptions(Config(("Prefork:Daemonize", "true"))));
         Assert.Contains(e.Errors, error => error.Option == "Prefork:PidPath");
     }
+
+    [Fact]
+    public void EveryOption_BindsByItsOwnName_NotAHandCopiedSubset()
+    {
+        PreforkOptions options = PreforkHost.BindOptions(Config(
+            ("Prefork:MaxRequestsPerChild", "1000"),
+            ("Prefork:WorkerTimeout", "00:00:07"),
+            ("Prefork:IdleTimeout", "00:00:03"),
+            ("Prefork:MinSpareChildren", "2"),
+            ("Prefork:AccessLogPath", "/tmp/access.log"),
+            ("Prefork:AutoReloadCheckEvery", "00:00:02"),
+            ("Prefork:AutoReloadPaths:0", "/srv/app")));
+        Assert.Equal(1000, options.MaxRequestsPerChild);
+        Assert.Equal(TimeSpan.FromSeconds(7), options.WorkerTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(3), options.IdleTimeout);
+        Assert.Equal(2, options.MinSpareChildren);
+        Assert.Equal("/tmp/access.log", options.AccessLogPath);
+        Assert.Equal(TimeSpan.FromSeconds(2), options.AutoReloadCheckEvery);
+        Assert.Equal(["/srv/app"], options.AutoReloadPaths);
+        Assert.Equal("Prefork:MaxChildren", options.OptionNames[nameof(PreforkOptions.MaxChildren)]);
+    }
 }
