@@ -22,11 +22,6 @@ public sealed partial class TemplateAppTests(TemplateApps apps) : IClassFixture<
     private static readonly TimeSpan ReadyWithin = TimeSpan.FromSeconds(5);
     private const int MaxWatchesPerChild = 100;
 
-    // Three children, no more: a Kestrel child counts as busy with one request in flight (BusyAt 1), so
-    // under the test's load the pool would grow toward MaxChildren (150 on a loaded machine) and the
-    // checks on three children would race the autoscaler. Configuration, not code: the change stays two lines.
-    private static readonly string[] StaticPool = ["--Prefork:MaxChildren=3"];
-
     [SkippableFact]
     public void TheDocumentedChange_IsAtMostThreeLines_AndTheBuildsHaveNoWarnings()
     {
@@ -47,7 +42,7 @@ public sealed partial class TemplateAppTests(TemplateApps apps) : IClassFixture<
         Skip.If(apps.Missing is not null, apps.Missing);
         using var port = new PortReservation();
         await using HelloDaemon daemon = HelloDaemon.StartWith(
-            SampleBuild.Muxer, [apps.WebDll], ["--urls", $"http://127.0.0.1:{port.Port}", .. StaticPool], addListen: false, port: port, workingDirectory: apps.WebDirectory);
+            SampleBuild.Muxer, [apps.WebDll], ["--urls", $"http://127.0.0.1:{port.Port}"], addListen: false, port: port, workingDirectory: apps.WebDirectory);
         await daemon.WaitUntilServingAsync(3, Liveness);
         IReadOnlyList<int> children = daemon.Children();
 
@@ -86,7 +81,7 @@ public sealed partial class TemplateAppTests(TemplateApps apps) : IClassFixture<
     public async Task Worker_Foreground_EveryChildRunsTheHostedService_WithItsConfiguration_TenHups_TermLeavesNothing()
     {
         Skip.If(apps.Missing is not null, apps.Missing);
-        await using HelloDaemon daemon = HelloDaemon.StartWith(SampleBuild.Muxer, [apps.WorkerDll], StaticPool, addListen: false, workingDirectory: apps.WorkerDirectory);
+        await using HelloDaemon daemon = HelloDaemon.StartWith(SampleBuild.Muxer, [apps.WorkerDll], [], addListen: false, workingDirectory: apps.WorkerDirectory);
         await Eventually.HoldsAsync(() => Running(daemon.Output).Count == 3 && daemon.Children().Count == 3, Liveness, () => daemon.Output);
         Assert.Equal(daemon.Children().ToHashSet(), Running(daemon.Output));
 
@@ -125,7 +120,7 @@ public sealed partial class TemplateAppTests(TemplateApps apps) : IClassFixture<
 
     /// <summary>Daemon mode through configuration keys, the files in a directory of their own (not the app's).</summary>
     private static string[] DaemonArguments(DaemonizedHello daemon) =>
-        ["--Prefork:Daemonize=true", $"--Prefork:PidPath={daemon.PidPath}", $"--Prefork:ErrorLogPath={daemon.ErrorLogPath}", .. StaticPool];
+        ["--Prefork:Daemonize=true", $"--Prefork:PidPath={daemon.PidPath}", $"--Prefork:ErrorLogPath={daemon.ErrorLogPath}"];
 
     /// <summary>
     /// Starts the launcher in the app's folder, as `dotnet run` does (an app's content root is its
