@@ -65,7 +65,7 @@ internal sealed class Spawner : IDisposable
             try
             {
                 Process process = Start(environment);
-                _events.TryWrite(new MasterEvent.WorkerSpawned(environment.Slot, environment.Generation, process));
+                _events.TryWrite(new MasterEvent.WorkerSpawned(environment.Slot, environment.Generation, process.Id, process));
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {

@@ -7,7 +7,7 @@ public sealed class YoungGarbageTests
     [Fact]
     public void CollectsOnceAMinute_NotOnEveryTick()
     {
-        var garbage = new YoungGarbage(nowTicks: 1_000);
+        var garbage = new YoungGarbage(nowMs: 1_000);
         int before = GC.CollectionCount(0);
 
         Assert.False(garbage.CollectIfDue(1_100));
