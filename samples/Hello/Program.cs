@@ -23,6 +23,7 @@ if (!cli.TryBuildOptions(parsed, out PreforkOptions? options, out string? proble
     return HelloCommandLine.Fail(problem!);
 }
 
+HelloFaults.Apply(options!);
 try
 {
     return await PreforkDaemon.RunAsync(options!).ConfigureAwait(false);
