@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Prefork.Master;
+using Prefork.Processes;
 
 namespace Prefork.Daemon;
 
@@ -31,7 +31,7 @@ internal static class DaemonLauncher
     private static readonly TimeSpan ExitWait = TimeSpan.FromSeconds(10);
 
     /// <summary>True in the master that a launcher started.</summary>
-    public static bool IsDaemonMaster => Environment.GetEnvironmentVariable(Worker.WorkerEnvironment.Role) == RoleMaster;
+    public static bool IsDaemonMaster => Environment.GetEnvironmentVariable(ProcessRole.Variable) == RoleMaster;
 
     /// <summary>Makes the path options absolute, against the directory the operator launched from.</summary>
     public static void ResolvePaths(PreforkOptions options)
@@ -75,7 +75,7 @@ internal static class DaemonLauncher
         info.RedirectStandardInput = true;
         info.RedirectStandardOutput = true;
         info.RedirectStandardError = true;
-        info.Environment[Worker.WorkerEnvironment.Role] = RoleMaster;
+        info.Environment[ProcessRole.Variable] = RoleMaster;
         info.Environment[LaunchDirectoryVariable] = Environment.GetEnvironmentVariable(LaunchDirectoryVariable) ?? Environment.CurrentDirectory;
         using Process master = Process.Start(info)
             ?? throw new PreforkStartupException($"cannot start the master process {info.FileName}");

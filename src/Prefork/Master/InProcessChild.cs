@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using Prefork.Processes;
 using Prefork.Scoreboard;
 using Prefork.Worker;
 

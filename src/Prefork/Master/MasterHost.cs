@@ -4,6 +4,8 @@ using Microsoft.Extensions.Logging;
 using Prefork.Control;
 using Prefork.Daemon;
 using Prefork.Logging;
+using Prefork.Metrics;
+using Prefork.Processes;
 using Prefork.Scoreboard;
 using Prefork.Systemd;
 using Prefork.Worker;

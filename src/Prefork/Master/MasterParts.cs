@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Prefork.Control;
+using Prefork.Metrics;
 using Prefork.Scoreboard;
 using Prefork.Systemd;
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Threading.Channels;
 using Prefork.Daemon;
+using Prefork.Processes;
 using Prefork.Worker;
 
 namespace Prefork.Master;

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Prefork.Logging;
+using Prefork.Processes;
 
 namespace Prefork.Master;
 

@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Logging;
 using Prefork.Daemon;
 using Prefork.Logging;
+using Prefork.Metrics;
+using Prefork.Processes;
 using Prefork.Scoreboard;
 using Prefork.Worker;
 

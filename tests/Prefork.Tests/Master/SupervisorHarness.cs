@@ -1,9 +1,11 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using Prefork.Master;
+using Prefork.Metrics;
+using Prefork.Processes;
 using Prefork.Scoreboard;
 using Prefork.Systemd;
 using Prefork.Worker;

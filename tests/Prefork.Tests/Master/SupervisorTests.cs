@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Prefork.Master;
+using Prefork.Processes;
 using Prefork.Scoreboard;
 using Prefork.Worker;
 
