@@ -4,7 +4,7 @@ namespace Prefork;
 
 /// <summary>
 /// Everything a preforking daemon is told. Each option of the original Perl module has a property of
-/// the same meaning here (see the README's table); the rest are what gunicorn and Apache users expect.
+/// the same meaning here (see docs/configuration.md); the rest are what gunicorn and Apache users expect.
 /// </summary>
 /// <remarks>
 /// The hooks run in this order, each in the process named:

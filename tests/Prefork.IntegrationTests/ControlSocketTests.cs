@@ -64,7 +64,8 @@ public sealed class ControlSocketTests : IDisposable
     public async Task Metrics_AreStrictPrometheusText_AndMoveWithRequestsTtinAndHup()
     {
         string control = Path.Combine(_folder, "control.sock");
-        int port = HelloDaemon.FreePort(System.Net.IPAddress.Loopback);
+        using var reserved = new PortReservation();
+        int port = reserved.Port;
         await using HelloDaemon daemon = HelloDaemon.Start("--prefork", "2", "--control-socket", control, "--control-port", port.ToString(CultureInfo.InvariantCulture));
         await daemon.WaitUntilServingAsync(2);
 
@@ -192,7 +193,7 @@ public sealed class ControlSocketTests : IDisposable
         Assert.Equal(200, (await ControlHttp.GetAsync(control, "/status")).Status);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task TheSocket_IsOwnerOnly_AndNobodyElseMayConnect()
     {
         // Let nobody reach the folder, so only the socket's own mode can stop it.
@@ -204,11 +205,7 @@ public sealed class ControlSocketTests : IDisposable
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(control));
         Assert.Equal(0, (await ShortProcess.RunCliAsync("status", "--control", control)).Exit);
 
-        if (Environment.UserName != "root")
-        {
-            _output.WriteLine("skipped the check as user nobody: setpriv needs root to switch users (CI runs these tests as root)");
-            return;
-        }
+        Skip.If(Environment.UserName != "root", "the check as user nobody needs root for setpriv to switch users; CI runs the tests as root");
 
         (int exit, string output, string error) = await AsNobodyAsync("status", "--control", control);
         Assert.Equal(1, exit);

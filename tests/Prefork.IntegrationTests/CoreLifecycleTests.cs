@@ -91,9 +91,9 @@ public sealed class CoreLifecycleTests
         await daemon.WaitUntilServingAsync(2);
         IReadOnlyList<int> children = daemon.Children();
 
+        long since = Environment.TickCount64;
         Task<HttpAnswer> slow = Http.GetAsync(daemon.Port, "/sleep/2000");
-        await Eventually.HoldsAsync(() => daemon.Output.Length > 0, Liveness, () => "no output");
-        await Task.Delay(500);
+        await ScoreboardProbe.WaitForRequestAsync(daemon, since);
         daemon.Signal(ProcFs.SIGTERM);
 
         HttpAnswer answer = await slow;
@@ -135,8 +135,9 @@ public sealed class CoreLifecycleTests
         await using HelloDaemon daemon = HelloDaemon.Start("--prefork", "2");
         await daemon.WaitUntilServingAsync(2);
         IReadOnlyList<int> children = daemon.Children();
+        long since = Environment.TickCount64;
         Task<HttpAnswer?> slow = Http.TryGetAsync(daemon.Port, "/sleep/20000");
-        await Task.Delay(300);
+        await ScoreboardProbe.WaitForRequestAsync(daemon, since);
 
         daemon.Signal(ProcFs.SIGQUIT);
         Assert.Equal(0, await daemon.WaitForExitAsync(TimeSpan.FromSeconds(15)));

@@ -211,13 +211,10 @@ public sealed partial class DaemonModeTests : IAsyncLifetime
         Assert.Contains("logs reopened", File.ReadAllText(_hello.ErrorLogPath), StringComparison.Ordinal);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task RequireRoot_AsNobody_IsRefusedBeforeAnythingIsWritten()
     {
-        if (Environment.UserName != "root")
-        {
-            return; // setpriv needs root to switch to nobody; CI runs these tests as root.
-        }
+        Skip.If(Environment.UserName != "root", "setpriv needs root to switch to nobody; CI runs the tests as root");
 
         (int exit, string output) = await _hello.LaunchWithAsync(
             "setpriv",
@@ -229,13 +226,10 @@ public sealed partial class DaemonModeTests : IAsyncLifetime
         Assert.Empty(Directory.EnumerateFileSystemEntries(_hello.Directory));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task UserNobody_MasterStaysRoot_ChildrenRunAsNobody_AndServe()
     {
-        if (Environment.UserName != "root")
-        {
-            return; // Only root can switch users.
-        }
+        Skip.If(Environment.UserName != "root", "only root can switch users (--user nobody); CI runs the tests as root");
 
         (int exit, string output) = await _hello.LaunchAsync(_hello.StandardArguments("--user", "nobody"));
         Assert.True(exit == 0, output);
@@ -252,13 +246,10 @@ public sealed partial class DaemonModeTests : IAsyncLifetime
         await Eventually.HoldsAsync(() => Lines(_hello.AccessLogPath).Length == 1, TimeSpan.FromSeconds(10), () => "the children could not write the access log");
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task ChildrenThatCannotBoot_FailTheStart_InsteadOfLeavingTheLauncherWaiting()
     {
-        if (Environment.UserName != "root")
-        {
-            return; // Needs --user to make the children unable to reach the access log.
-        }
+        Skip.If(Environment.UserName != "root", "needs --user, which only root can use, to make the children unable to reach the access log");
 
         // The master (root) opens the access log, but nobody cannot enter the directory to reopen it.
         string hidden = Path.Combine(_hello.Directory, "private");
@@ -286,14 +277,11 @@ public sealed partial class DaemonModeTests : IAsyncLifetime
         Assert.Empty(Directory.EnumerateFileSystemEntries(_hello.Directory));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task StartStopDaemon_Starts_RefusesASecondStart_AndStops()
     {
         const string tool = "/usr/sbin/start-stop-daemon";
-        if (!File.Exists(tool))
-        {
-            return; // Debian's dpkg provides it; other systems have no such tool to be compatible with.
-        }
+        Skip.IfNot(File.Exists(tool), $"{tool} is missing (Debian's dpkg provides it; .ci/run has it)");
 
         string[] start = ["--start", "--pidfile", _hello.PidPath, "--exec", SampleBuild.Muxer, "--", SampleBuild.HelloDll, .. _hello.StandardArguments()];
         (int exit, string output) = await _hello.LaunchWithAsync(tool, start);
@@ -309,14 +297,11 @@ public sealed partial class DaemonModeTests : IAsyncLifetime
         Assert.False(File.Exists(_hello.PidPath));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Logrotate_CreateAndPostrotateUsr1_NewRequestsLandInTheNewLog_NoneLost()
     {
         const string tool = "/usr/sbin/logrotate";
-        if (!File.Exists(tool))
-        {
-            return; // Not installed here; the SIGUSR1 test above covers the daemon's side.
-        }
+        Skip.IfNot(File.Exists(tool), $"{tool} is missing: apt-get install logrotate (.ci/run installs it)");
 
         Assert.Equal(0, (await _hello.LaunchAsync(_hello.StandardArguments())).ExitCode);
         int sent = 0;

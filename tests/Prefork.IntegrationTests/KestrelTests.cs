@@ -44,8 +44,9 @@ public sealed class KestrelTests
         await daemon.WaitUntilServingAsync(2);
         IReadOnlyList<int> children = daemon.Children();
 
+        long since = Environment.TickCount64;
         Task<HttpAnswer> slow = Http.GetAsync(daemon.Port, "/sleep/2000");
-        await Task.Delay(500);
+        await ScoreboardProbe.WaitForRequestAsync(daemon, since);
         daemon.Signal(ProcFs.SIGTERM);
 
         HttpAnswer answer = await slow;

@@ -43,7 +43,7 @@ public sealed class UpgradeTests : IAsyncLifetime
                 keepAlive.RunAsync(_hello.Port, connections: 4, keepAlive: true, stopLoad.Token));
             try
             {
-                await Task.Delay(500);
+                await Eventually.HoldsAsync(() => close.Succeeded >= 10 && keepAlive.Succeeded >= 10, Liveness, () => $"the load never got going\n{ErrorLog()}");
                 ProcFs.Kill(oldMaster, SIGUSR2);
                 await Eventually.HoldsAsync(() => ErrorLog().Contains("upgrade: started new master", StringComparison.Ordinal), Liveness, ErrorLog);
 
@@ -58,8 +58,12 @@ public sealed class UpgradeTests : IAsyncLifetime
                 await Eventually.HoldsAsync(() => !ProcFs.IsAlive(oldMaster), Liveness, () => $"the old master {oldMaster} is still there:\n{ErrorLog()}");
                 Assert.All(oldChildren, child => Assert.False(ProcFs.IsAlive(child), $"old child {child} outlived its master"));
 
-                // Served by the new master's children alone for a while.
-                await Task.Delay(1000);
+                // Served by the new master's children alone for a while: fifty more answers of each kind.
+                long closeServed = close.Succeeded, keepAliveServed = keepAlive.Succeeded;
+                await Eventually.HoldsAsync(
+                    () => close.Succeeded >= closeServed + 50 && keepAlive.Succeeded >= keepAliveServed + 50,
+                    Liveness,
+                    () => $"the new master's children did not serve: {string.Join("; ", close.Errors.Concat(keepAlive.Errors))}\n{ErrorLog()}");
             }
             finally
             {
@@ -150,7 +154,8 @@ public sealed class UpgradeTests : IAsyncLifetime
     public async Task Usr2WithControlSocketAndPort_TheNewMasterAdoptsBoth_AndRemovesTheFileOnlyWhenItStops()
     {
         string control = Path.Combine(_hello.Directory, "control.sock");
-        int controlPort = HelloDaemon.FreePort(System.Net.IPAddress.Loopback);
+        using var reserved = new PortReservation();
+        int controlPort = reserved.Port;
         (int exit, string output) = await _hello.LaunchAsync(_hello.StandardArguments("--control-socket", control, "--control-port", Text(controlPort)));
         Assert.True(exit == 0, output);
         int oldMaster = _hello.MasterPid()!.Value;
@@ -193,7 +198,8 @@ public sealed class UpgradeTests : IAsyncLifetime
     {
         string control = Path.Combine(_hello.Directory, "control.sock");
         string refuseBoot = Path.Combine(_hello.Directory, "refuse-boot");
-        int controlPort = HelloDaemon.FreePort(System.Net.IPAddress.Loopback);
+        using var reserved = new PortReservation();
+        int controlPort = reserved.Port;
         (int exit, string output) = await _hello.LaunchAsync(
             _hello.StandardArguments("--control-socket", control, "--control-port", Text(controlPort), "--crash-on-start-if", refuseBoot));
         Assert.True(exit == 0, output);

@@ -5,8 +5,8 @@ namespace Prefork.ClientDisconnects;
 
 /// <summary>
 /// The preferred source: asks the kernel over netlink sock_diag for TCP sockets in CLOSE_WAIT only, so
-/// the cost follows the number of disconnects instead of the machine's TIME_WAIT count (the full
-/// <c>/proc/net/tcp</c> took 64–104 ms with 12–14k TIME_WAIT lines, see docs DESIGN "Client disconnects").
+/// the cost follows the number of disconnects instead of the machine's TIME_WAIT count (reading the
+/// whole <c>/proc/net/tcp</c> costs in proportion to every socket on the machine; docs/benchmarks.md).
 /// One netlink socket per <see cref="Collect"/>: a dump cut short by an error cannot leave stale
 /// replies for the next scan to misread.
 /// </summary>

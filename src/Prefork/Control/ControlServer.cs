@@ -134,6 +134,8 @@ internal sealed class ControlServer : IAsyncDisposable
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         try
         {
+            // As for the listeners: a restarted daemon binds while old scrapes sit in TIME_WAIT.
+            socket.SetRawSocketOption(ListenerSet.SolSocket, ListenerSet.SoReuseAddr, BitConverter.GetBytes(1));
             socket.Bind(new IPEndPoint(IPAddress.Loopback, port));
             socket.Listen(MaxClients * 4);
             return socket;

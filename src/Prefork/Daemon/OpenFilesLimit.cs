@@ -12,8 +12,8 @@ internal static class OpenFilesLimit
 {
     /// <summary>
     /// Below this neither the master nor a child starts reliably: the runtime, the assemblies it loads
-    /// and the logging stack take most of it before a socket is bound (measured with prlimit on the
-    /// sample: 84 fails inside the master, 100 runs two children).
+    /// and the logging stack take most of it before a socket is bound. The value leaves a margin above
+    /// the limit at which the sample stopped starting (docs/benchmarks.md, "Limits found by fault injection").
     /// </summary>
     public const ulong Minimum = 128;
 

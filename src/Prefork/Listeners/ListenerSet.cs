@@ -11,8 +11,8 @@ namespace Prefork;
 internal sealed class ListenerSet : IDisposable
 {
     internal const string EnvironmentVariable = "PREFORK_LISTEN_FDS";
-    private const int SolSocket = 1;
-    private const int SoReuseAddr = 2;
+    internal const int SolSocket = 1;
+    internal const int SoReuseAddr = 2;
     private readonly List<Socket> _sockets = [];
     private readonly List<Socket> _passed = [];
 

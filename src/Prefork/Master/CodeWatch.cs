@@ -1,3 +1,5 @@
+using Prefork.Processes;
+
 namespace Prefork.Master;
 
 /// <summary>What one file looked like at one check: a deploy that renames a new file in changes the inode.</summary>
@@ -35,8 +37,11 @@ internal sealed class CodeWatch
 
     public int FileCount => _baseline.Length;
 
-    /// <summary>The default: the program's own folder (assemblies, configuration, native libraries, the apphost).</summary>
-    public static IReadOnlyList<string> DefaultRoots() => [AppContext.BaseDirectory];
+    /// <summary>
+    /// The default: the program's own folder (assemblies, configuration, native libraries, the apphost),
+    /// by the path the operator named, so a switched <c>current</c> symlink is a change.
+    /// </summary>
+    public static IReadOnlyList<string> DefaultRoots() => [WorkerCommand.ForThisProcess().ProgramFolder];
 
     public CodeChange Check(out int changedFiles)
     {
@@ -74,6 +79,13 @@ internal sealed class CodeWatch
         {
             if (Directory.Exists(root))
             {
+                // The folder itself by inode alone: a symlink switched to another release changes it even
+                // where a deploy linked the unchanged files (same inodes) into the new release.
+                if (Stamp(root) is { } folder)
+                {
+                    stamps.Add(folder with { Size = 0, ModifiedSeconds = 0, ModifiedNanoseconds = 0 });
+                }
+
                 foreach (string file in Directory.EnumerateFiles(root, "*", SearchOption.TopDirectoryOnly))
                 {
                     if (IsCode(file) && Stamp(file) is { } stamp)
@@ -96,7 +108,7 @@ internal sealed class CodeWatch
     {
         string extension = Path.GetExtension(file);
         return extension is ".dll" or ".json" or ".so" or ".exe" or ".config"
-            || (extension.Length == 0 && file == Environment.ProcessPath);
+            || (extension.Length == 0 && Path.GetFileName(file) == Path.GetFileName(Environment.ProcessPath));
     }
 
     private static FileStamp? Stamp(string path)

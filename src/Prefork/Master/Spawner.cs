@@ -9,8 +9,8 @@ namespace Prefork.Master;
 
 /// <summary>
 /// Starts children from one dedicated, long-lived thread. PR_SET_PDEATHSIG in a child fires when the
-/// thread that forked it exits (measured: a child spawned from a pool thread got the signal when that
-/// thread retired), so the spawning thread must live as long as the master.
+/// thread that forked it exits (a child spawned from a thread-pool thread gets the signal when that
+/// thread retires), so the spawning thread must live as long as the master.
 /// </summary>
 internal sealed class Spawner : IDisposable
 {

@@ -127,7 +127,7 @@ internal sealed partial class Supervisor
         _table.ReleaseReservation(failed.Slot);
 
         // One line per run of identical failures: out of descriptors, every queued spawn fails at once
-        // the same way (measured: 36 lines in one millisecond), and the backoff retries quietly after.
+        // the same way, so a line per failure would flood the log; the backoff retries quietly after.
         string message = OpenFilesLimit.Explain(failed.Error);
         if (!_backoff.IsFailing || message != _lastSpawnFailure)
         {

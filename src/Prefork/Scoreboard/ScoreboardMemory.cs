@@ -160,10 +160,12 @@ internal sealed unsafe class ScoreboardMemory : IDisposable
     /// <summary>
     /// Any process: maps an existing scoreboard file (for tools and tests). Read-only by default, so
     /// <c>prefork status</c> works on a file it may only read and can never scribble on a live one.
+    /// <paramref name="followLink"/> lets a test open a master's unnamed scoreboard by /proc/PID/fd/N.
     /// </summary>
-    public static ScoreboardMemory OpenExisting(string path, bool writable = false)
+    public static ScoreboardMemory OpenExisting(string path, bool writable = false, bool followLink = false)
     {
-        int fd = Interop.Open(path, (writable ? Interop.O_RDWR : Interop.O_RDONLY) | Interop.O_NOFOLLOW | Interop.O_CLOEXEC, 0);
+        int flags = (writable ? Interop.O_RDWR : Interop.O_RDONLY) | Interop.O_CLOEXEC | (followLink ? 0 : Interop.O_NOFOLLOW);
+        int fd = Interop.Open(path, flags, 0);
         if (fd < 0)
         {
             throw Interop.IOError($"cannot open scoreboard '{path}'", Interop.LastErrno);

@@ -8,7 +8,7 @@ namespace Prefork.Worker;
 /// <summary>
 /// Called in the worker process. One dedicated thread blocks in accept4 on the shared listener: a
 /// blocking accept wakes one waiting process per connection, where an epoll-based AcceptAsync wakes
-/// every child (measured: 10.5-11.3k against 9.2k new connections/s). SO_RCVTIMEO bounds each wait so
+/// every child, so each connection costs one wake-up instead of one per child. SO_RCVTIMEO bounds each wait so
 /// the thread can notice a stop without anyone shutting the shared socket down.
 /// </summary>
 internal sealed class AcceptLoop : IDisposable
@@ -148,7 +148,7 @@ internal sealed class AcceptLoop : IDisposable
     {
         // Counted from the accept, not from when the handler starts: a handler still queued on the
         // thread pool when the stop lands must hold the drain, or the child exits with the client's
-        // request unread (seen under reloads with --worker-connections 16: one read error in 243k).
+        // request unread, which a client sees as a failed request during a reload.
         Interlocked.Increment(ref _running);
         int active = Interlocked.Increment(ref _active);
         _context.SetBusy(active >= _maxConnections, active);

@@ -13,17 +13,23 @@ namespace Prefork.IntegrationTests.Support;
 internal sealed class DaemonizedHello : IAsyncDisposable
 {
     private readonly HashSet<int> _seen = [];
+    private readonly PortReservation _port = new();
+
+    static DaemonizedHello()
+    {
+        ProcFs.RestoreIgnoredStopSignals();
+        EarlyBuilds.Start();
+    }
 
     public DaemonizedHello()
     {
         Directory = Path.Combine(Path.GetTempPath(), $"prefork-daemon-{Guid.NewGuid():N}");
         System.IO.Directory.CreateDirectory(Directory);
-        Port = FreePort();
     }
 
     public string Directory { get; }
 
-    public int Port { get; }
+    public int Port => _port.Port;
 
     public string PidPath => Path.Combine(Directory, "hello.pid");
 
@@ -162,6 +168,7 @@ internal sealed class DaemonizedHello : IAsyncDisposable
             ProcFs.Kill(pid, ProcFs.SIGKILL);
         }
 
+        _port.Dispose();
         try
         {
             System.IO.Directory.Delete(Directory, recursive: true);
@@ -183,12 +190,5 @@ internal sealed class DaemonizedHello : IAsyncDisposable
         {
             _seen.UnionWith(ProcessesOfThisDirectory());
         }
-    }
-
-    private static int FreePort()
-    {
-        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)probe.LocalEndPoint!).Port;
     }
 }

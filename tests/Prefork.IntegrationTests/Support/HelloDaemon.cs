@@ -15,11 +15,19 @@ internal sealed class HelloDaemon : IAsyncDisposable
     private readonly Process _process;
     private readonly StringBuilder _output = new();
     private readonly HashSet<int> _childrenSeen = [];
+    private readonly PortReservation? _ownPort;
 
-    private HelloDaemon(Process process, int port)
+    static HelloDaemon()
+    {
+        ProcFs.RestoreIgnoredStopSignals();
+        EarlyBuilds.Start();
+    }
+
+    private HelloDaemon(Process process, int port, PortReservation? ownPort)
     {
         _process = process;
         Port = port;
+        _ownPort = ownPort;
     }
 
     public int Port { get; }
@@ -53,9 +61,12 @@ internal sealed class HelloDaemon : IAsyncDisposable
         IEnumerable<string> prefix,
         IEnumerable<string> arguments,
         bool addListen = true,
-        Dictionary<string, string>? environment = null)
+        Dictionary<string, string>? environment = null,
+        PortReservation? port = null)
     {
-        int port = FreePort(IPAddress.Loopback);
+        // The port stays reserved until the daemon is disposed, unless the test holds it for longer.
+        PortReservation? ownPort = port is null ? new PortReservation() : null;
+        port ??= ownPort!;
         var info = new ProcessStartInfo(fileName)
         {
             UseShellExecute = false,
@@ -76,7 +87,7 @@ internal sealed class HelloDaemon : IAsyncDisposable
         if (addListen)
         {
             info.ArgumentList.Add("--listen");
-            info.ArgumentList.Add($"127.0.0.1:{port}");
+            info.ArgumentList.Add($"127.0.0.1:{port.Port}");
         }
 
         foreach (string argument in arguments)
@@ -85,7 +96,7 @@ internal sealed class HelloDaemon : IAsyncDisposable
         }
 
         var process = new Process { StartInfo = info };
-        var daemon = new HelloDaemon(process, port);
+        var daemon = new HelloDaemon(process, port.Port, ownPort);
         process.OutputDataReceived += (_, e) => daemon.Append(e.Data);
         process.ErrorDataReceived += (_, e) => daemon.Append(e.Data);
         process.Start();
@@ -179,13 +190,7 @@ internal sealed class HelloDaemon : IAsyncDisposable
         }
 
         _process.Dispose();
-    }
-
-    public static int FreePort(IPAddress address)
-    {
-        using var probe = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        probe.Bind(new IPEndPoint(address, 0));
-        return ((IPEndPoint)probe.LocalEndPoint!).Port;
+        _ownPort?.Dispose();
     }
 
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"Hello pid {Pid} on port {Port}");

@@ -10,9 +10,8 @@ namespace Prefork.IntegrationTests.Support;
 /// </summary>
 internal sealed class PassedSocket : IDisposable
 {
-    private const string ExecWithSocket =
-        "import os, sys; os.dup2(int(sys.argv[1]), 3); os.environ['LISTEN_FDS'] = '1'; "
-        + "os.environ['LISTEN_PID'] = str(os.getpid()); os.execvp(sys.argv[2], sys.argv[2:])";
+    // bash is on every machine the tests run on; exec keeps the shell's pid, so $$ is the daemon's pid.
+    private const string ExecWithSocket = "export LISTEN_FDS=1 LISTEN_PID=$$; fd=$1; shift; exec \"$@\" 3<&\"$fd\"";
 
     private readonly Socket _listener = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
 
@@ -29,7 +28,7 @@ internal sealed class PassedSocket : IDisposable
     {
         int fd = (int)_listener.SafeHandle.DangerousGetHandle();
         ProcFs.ClearCloseOnExec(fd);
-        return ("python3", ["-c", ExecWithSocket, fd.ToString(CultureInfo.InvariantCulture), .. command]);
+        return ("bash", ["-c", ExecWithSocket, "bash", fd.ToString(CultureInfo.InvariantCulture), .. command]);
     }
 
     public void Dispose() => _listener.Dispose();

@@ -57,6 +57,19 @@ internal static partial class ProcFs
         }
     }
 
+    /// <summary>A process's argv as it was executed (<c>/proc/PID/cmdline</c>); empty once it is gone.</summary>
+    public static string[] CommandLine(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline").TrimEnd('\0').Split('\0');
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
+    }
+
     /// <summary>The program a process runs, as the kernel knows it (<c>/proc/PID/exe</c>).</summary>
     public static string Executable(int pid) => new FileInfo($"/proc/{pid}/exe").LinkTarget ?? "";
 
@@ -90,6 +103,39 @@ internal static partial class ProcFs
 
     [LibraryImport("libc", EntryPoint = "fcntl")]
     private static partial int Fcntl(int fd, int command, int argument);
+
+    /// <summary>
+    /// Gives this process SIGINT and SIGQUIT back their default action if it inherited them ignored (a test
+    /// run started with <c>&amp;</c> from a script without job control does), because the daemons the tests
+    /// start inherit an ignored signal across exec and, like any program, keep it ignored: QUIT would then
+    /// test the shell, not the daemon. A handler the runtime installed is put back as it was.
+    /// </summary>
+    public static void RestoreIgnoredStopSignals()
+    {
+        foreach (int signal in new[] { 2 /* SIGINT */, SIGQUIT })
+        {
+            nint previous = SignalNative(signal, 0 /* SIG_DFL */);
+            if (previous != 1 /* SIG_IGN */)
+            {
+                _ = SignalNative(signal, previous);
+            }
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "signal")]
+    private static partial nint SignalNative(int signal, nint handler);
+
+    /// <summary>rename(2): replaces a symlink itself, where File.Move follows it (and refuses a folder).</summary>
+    public static void Rename(string from, string to)
+    {
+        if (RenameNative(from, to) != 0)
+        {
+            throw new IOException($"rename {from} -> {to} failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "rename", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int RenameNative(string from, string to);
 
     [LibraryImport("libc", EntryPoint = "kill")]
     private static partial int KillNative(int pid, int signal);

@@ -1,0 +1,30 @@
+namespace Prefork.IntegrationTests.Support;
+
+/// <summary>
+/// Starts the slow builds some tests need (the NativeAOT publish, the second stamped build) as soon as the
+/// first daemon starts, one after the other, so they overlap with tests that mostly wait on processes
+/// instead of holding up the first test that needs them. A failure surfaces in the tests that await them.
+/// </summary>
+internal static class EarlyBuilds
+{
+    private static readonly Lazy<Task> Started = new(() => Task.Run(async () =>
+    {
+        // One at a time: the publish restores for linux-x64, which the second build then reads.
+        await Swallow(AotSample.ExecutableAsync()).ConfigureAwait(false);
+        await Swallow(HelloRebuild.OutputAsync()).ConfigureAwait(false);
+    }));
+
+    public static void Start() => _ = Started.Value;
+
+    private static async Task Swallow(Task task)
+    {
+        try
+        {
+            await task.ConfigureAwait(false);
+        }
+        catch (InvalidOperationException)
+        {
+            // Reported, with the build's output, to each test that needs it.
+        }
+    }
+}
