@@ -85,6 +85,57 @@ public sealed partial class ScalingTests : IDisposable
         Assert.InRange(warnings, 1, 2);
     }
 
+    [Theory]
+    [InlineData(8, 10)]
+    [InlineData(32, 33)]
+    public async Task KeepAliveClients_GrowThePoolToTheirNumber_NotToTheDefaultCeiling(int clients, int atMost)
+    {
+        // The default ceiling (150): each keep-alive client holds a child, and the pool must follow the
+        // clients plus one spare, not run away to the ceiling. A short idle timeout only makes the
+        // shrinking at the end quick.
+        await using HelloDaemon daemon = HelloDaemon.Start("--prefork", "2", "--idle-timeout", "1");
+        await daemon.WaitUntilServingAsync(2);
+
+        var load = new LoadClient();
+        int most = 0;
+        int spawnedWhenTheLoadStopped;
+        using (var stop = new CancellationTokenSource())
+        {
+            // Patient clients: one that gave up would leave its connection in the queue and come back with
+            // another, and the queue would count it twice (as it would for any client that gives up).
+            Task running = load.RunAsync(daemon.Port, connections: clients, keepAlive: true, stop.Token, patience: Liveness);
+            try
+            {
+                // Every client has a child of its own, then a good while more of the same load.
+                await Eventually.HoldsAsync(
+                    () => (most = Math.Max(most, daemon.Children().Count)) >= clients,
+                    Liveness,
+                    () => $"only {daemon.Children().Count} children for {clients} clients\n{daemon.Output}");
+                long target = load.Succeeded + (clients * 100);
+                await Eventually.HoldsAsync(
+                    () => (most = Math.Max(most, daemon.Children().Count)) > 0 && load.Succeeded >= target,
+                    Liveness,
+                    () => $"the load stalled at {load.Succeeded} requests\n{daemon.Output}");
+            }
+            finally
+            {
+                await stop.CancelAsync();
+                await running;
+            }
+
+            spawnedWhenTheLoadStopped = Spawned(daemon.Output);
+        }
+
+        Assert.True(most <= atMost, $"{most} children for {clients} keep-alive clients (at most {atMost})\n{daemon.Output}");
+        Assert.True(load.Failed <= clients, $"{load.Failed} failed: {string.Join("; ", load.Errors)}");
+
+        // Load gone: the spares retire down to the floor, and nothing is started on the way.
+        await Eventually.HoldsAsync(() => daemon.Children().Count == 2, Liveness, () => $"still {daemon.Children().Count} children\n{daemon.Output}");
+        Assert.Equal(spawnedWhenTheLoadStopped, Spawned(daemon.Output));
+    }
+
+    private static int Spawned(string output) => output.Split('\n').Count(l => l.Contains("child spawned", StringComparison.Ordinal));
+
     [Fact]
     public async Task MaxRequests_RecyclesChildren_WithoutASingleFailedRequest()
     {

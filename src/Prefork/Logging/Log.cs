@@ -149,8 +149,8 @@ internal static partial class Log
     public static partial void ControlHandedOver(ILogger logger);
 
     // Scaling, recycling and timeouts: 30-49.
-    [LoggerMessage(30, LogLevel.Information, "every child is busy ({Busy} busy, {Starting} starting): starting {Count} more")]
-    public static partial void ScalingUp(ILogger logger, int busy, int starting, int count);
+    [LoggerMessage(30, LogLevel.Information, "demand beyond the pool ({Queued} clients waiting, {Busy} busy, {Starting} starting): started {Count} more")]
+    public static partial void ScalingUp(ILogger logger, string queued, int busy, int starting, int count);
 
     [LoggerMessage(31, LogLevel.Warning, "MaxChildren ({MaxChildren}) reached and every child is busy: new clients wait in the listen backlog")]
     public static partial void CeilingReached(ILogger logger, int maxChildren);

@@ -158,6 +158,7 @@ internal sealed class MasterHost : IDaemonControl, IDisposable
             Upgrader = spawner is null ? null
                 : new Upgrader(_logger, spawner, _files, _systemd, _events.Writer, [.. listeners.Descriptors], control, _options.ReloadTimeout),
             ClientWatch = single || _options.OnClientDisconnect is null ? null : new ClientWatch(_options, _logger, listeners, this),
+            Listeners = listeners.Sockets,
             CodeWatch = single || _options.AutoReloadCheckEvery is null ? null
                 : new CodeWatch(_options.AutoReloadPaths.Count > 0 ? [.. _options.AutoReloadPaths] : CodeWatch.DefaultRoots()),
         });

@@ -40,4 +40,7 @@ internal sealed record MasterParts(
     public ClientWatch? ClientWatch { get; init; }
 
     public CodeWatch? CodeWatch { get; init; }
+
+    /// <summary>The listening sockets, whose accept queues are part of the demand the pool follows.</summary>
+    public IReadOnlyList<System.Net.Sockets.Socket> Listeners { get; init; } = [];
 }

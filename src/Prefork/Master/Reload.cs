@@ -43,6 +43,9 @@ internal sealed class Reload
 
     public void RecordBootFailure() => BootFailures++;
 
+    /// <summary>An old child asked to go other than for a ready new one (the floor moved): it counts too.</summary>
+    public void RecordRetired() => Retired++;
+
     /// <summary>A child of the new generation is ready: the oldest-slot child of an older generation may go.</summary>
     public WorkerProcess? ChildToRetire(WorkerProcess ready, IEnumerable<WorkerProcess> workers)
     {

@@ -40,13 +40,17 @@ internal readonly record struct ScalingMemory(int NextBurst, bool CeilingReporte
 internal readonly record struct ScalingDecision(int Spawn, int? RetireSlot, bool ReportCeiling, ScalingMemory Memory);
 
 /// <summary>
-/// Apache prefork's spare-server logic, made pure: a function of the children's phases, the options and
-/// the time, so it is tested in microseconds without processes.
+/// The pool follows demand, as a pure function of the children's phases, the clients waiting in the
+/// listening sockets' accept queues, the options and the time, so it is tested in microseconds without
+/// processes.
 /// <list type="bullet">
 /// <item>Below the floor (<c>Prefork</c>, moved by TTIN/TTOU): start what is missing.</item>
-/// <item>Children busy and fewer than <c>MinSpareChildren</c> idle: start a burst, and double the next
-/// one (1, 2, 4 … a tick, counting children still starting against it) for as long as the shortage lasts; Apache doubles once a second, which takes about 5 s to go
-/// from 2 to 32 children.</item>
+/// <item>Demand is the requests in flight (busy children) and the clients waiting to be accepted. Idle
+/// children and children still starting meet it first; the pool grows only by what they leave unmet, plus
+/// <c>MinSpareChildren</c>. Growth comes in bursts that double (1, 2, 4 … a tick) while the shortfall
+/// lasts, so a real queue is met within a few ticks and a momentary one does not start a crowd.</item>
+/// <item>Where the queue cannot be read (a listener that reports none), Apache prefork's rule: children
+/// busy and fewer than <c>MinSpareChildren</c> idle start a doubling burst, less what is still starting.</item>
 /// <item>Above the floor with a child idle for longer than <c>IdleTimeout</c>: stop that one child
 /// (the longest idle), one per tick, never below the floor nor below the spare minimum (so it never
 /// retires a child it would have to start again at the next tick).</item>
@@ -56,7 +60,14 @@ internal readonly record struct ScalingDecision(int Spawn, int? RetireSlot, bool
 /// </summary>
 internal static class ScalingPolicy
 {
-    public static ScalingDecision Decide(IReadOnlyCollection<ChildView> children, int floor, ScalingOptions options, ScalingMemory memory, long nowMs)
+    /// <param name="children">Every child process, by phase.</param>
+    /// <param name="floor">The children always kept.</param>
+    /// <param name="options">The scaling knobs.</param>
+    /// <param name="memory">What the last tick's decision remembered.</param>
+    /// <param name="nowMs">The clock, in milliseconds.</param>
+    /// <param name="queued">Clients waiting in the accept queues; null where no listener reports it.</param>
+    public static ScalingDecision Decide(
+        IReadOnlyCollection<ChildView> children, int floor, ScalingOptions options, ScalingMemory memory, long nowMs, int? queued = null)
     {
         int processes = children.Count;
         int stopping = 0, idle = 0, busy = 0, starting = 0;
@@ -71,15 +82,24 @@ internal static class ScalingPolicy
         int capacity = processes - stopping;
         int room = Math.Max(0, options.Ceiling - processes);
         int missing = Math.Max(0, Math.Min(floor, options.Ceiling) - capacity);
-        // Short only when children are actually busy: at start-up nothing is idle yet, and nothing is busy.
-        bool shortOfSpares = idle < options.MinSpareChildren && busy > 0;
+
+        // What demand leaves unmet once idle and starting children take their share. Spares are wanted only
+        // under load: at start-up nothing is idle yet, and nothing is busy or waiting either.
+        // MinSpareChildren = 0 keeps the pool at the floor whatever waits (documented as a static pool).
+        int shortfall = options.MinSpareChildren == 0 ? 0
+            : queued is int waiting ? (busy > 0 || waiting > 0 ? waiting + options.MinSpareChildren - idle - starting : 0)
+            : (idle < options.MinSpareChildren && busy > 0 ? memory.NextBurst - starting : 0);
 
         int wanted = missing;
         int nextBurst = 1;
-        if (shortOfSpares)
+        if (shortfall > 0)
         {
-            // At most one burst's worth starting at once: children still starting will take clients soon.
-            wanted = Math.Max(missing, memory.NextBurst - starting);
+            wanted = Math.Max(missing, Math.Min(shortfall, memory.NextBurst));
+            nextBurst = Math.Min(memory.NextBurst * 2, Math.Max(1, options.Ceiling));
+        }
+        else if (queued is null && idle < options.MinSpareChildren && busy > 0)
+        {
+            // Still short, with a whole burst on its way: the next one may be larger.
             nextBurst = Math.Min(memory.NextBurst * 2, Math.Max(1, options.Ceiling));
         }
 
@@ -91,7 +111,7 @@ internal static class ScalingPolicy
         // two queued clients does not end it; retiring children below the ceiling does.
         bool atCeilingAfter = processes + spawn >= options.Ceiling;
         var next = new ScalingMemory(nextBurst, atCeilingAfter && (memory.CeilingReported || report));
-        int? retire = idle <= options.MinSpareChildren || capacity <= floor ? null : LongestIdle(children, options.IdleTimeout, nowMs);
+        int? retire = idle <= options.MinSpareChildren || capacity <= floor || queued > 0 ? null : LongestIdle(children, options.IdleTimeout, nowMs);
         return new ScalingDecision(spawn, retire, report, next);
     }
 

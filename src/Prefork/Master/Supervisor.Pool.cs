@@ -40,7 +40,8 @@ internal sealed partial class Supervisor
         // and the ceiling makes room for its replacements (the scoreboard has twice the slots).
         int leaving = _reload is { } reload ? _table.All.Count(w => w.Generation < reload.To) : 0;
         ScalingOptions scaling = leaving == 0 ? _scaling : _scaling with { Ceiling = _scaling.Ceiling + leaving };
-        ScalingDecision decision = ScalingPolicy.Decide(children, _floor, scaling, _scalingMemory, NowMs);
+        int? queued = ListenQueue.Total(_parts.Listeners);
+        ScalingDecision decision = ScalingPolicy.Decide(children, _floor, scaling, _scalingMemory, NowMs, queued);
         _scalingMemory = tick ? decision.Memory : decision.Memory with { NextBurst = _scalingMemory.NextBurst };
         if (decision.ReportCeiling)
         {
@@ -49,17 +50,18 @@ internal sealed partial class Supervisor
 
         int notReady = _table.StartingCount + _table.All.Count(w => !w.Ready && !w.IsStopping);
         int allowed = _backoff.Allowed(decision.Spawn, notReady, NowMs);
-        int busy = children.Count(c => c.Phase == ChildPhase.Busy);
-        if (allowed > 0 && busy > 0 && children.Count(c => c.Phase != ChildPhase.Stopping) >= _floor)
-        {
-            Log.ScalingUp(Logger, busy, notReady, allowed);
-            Counters.ScaledUp();
-        }
-
         int started = 0;
         while (started < allowed && SpawnChild())
         {
             started++;
+        }
+
+        // Growth above the floor, counted and logged only for children that really started.
+        int busy = children.Count(c => c.Phase == ChildPhase.Busy);
+        if (started > 0 && (busy > 0 || queued > 0) && children.Count(c => c.Phase != ChildPhase.Stopping) >= _floor)
+        {
+            Log.ScalingUp(Logger, queued?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown", busy, notReady, started);
+            Counters.ScaledUp();
         }
 
         if (decision.RetireSlot is { } slot && _reload is null && _table.All.FirstOrDefault(w => w.Slot == slot) is { } idle)

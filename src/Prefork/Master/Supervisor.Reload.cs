@@ -58,6 +58,7 @@ internal sealed partial class Supervisor
             foreach (WorkerProcess old in _table.All.Where(w => w.Generation < reload.To && !w.IsStopping))
             {
                 old.RetireReason = $"replaced by generation {reload.To}";
+                reload.RecordRetired();
                 RequestStop(old, immediate: false);
             }
         }

@@ -24,10 +24,15 @@ internal sealed class LoadClient
         }
     }
 
-    public Task RunAsync(int port, int connections, bool keepAlive, CancellationToken stop) =>
-        Task.WhenAll(Enumerable.Range(0, connections).Select(_ => Task.Run(() => OneConnectionAsync(port, keepAlive, stop))));
+    /// <param name="port">The daemon's port on 127.0.0.1.</param>
+    /// <param name="connections">How many clients at once.</param>
+    /// <param name="keepAlive">Whether each client keeps its connection between requests.</param>
+    /// <param name="stop">Ends the load.</param>
+    /// <param name="patience">How long a client waits for an answer before it gives up and reconnects.</param>
+    public Task RunAsync(int port, int connections, bool keepAlive, CancellationToken stop, TimeSpan? patience = null) =>
+        Task.WhenAll(Enumerable.Range(0, connections).Select(_ => Task.Run(() => OneConnectionAsync(port, keepAlive, patience ?? TimeSpan.FromSeconds(10), stop))));
 
-    private async Task OneConnectionAsync(int port, bool keepAlive, CancellationToken stop)
+    private async Task OneConnectionAsync(int port, bool keepAlive, TimeSpan patience, CancellationToken stop)
     {
         Socket? socket = null;
         try
@@ -37,7 +42,7 @@ internal sealed class LoadClient
                 try
                 {
                     socket ??= await Http.ConnectAsync(port).ConfigureAwait(false);
-                    HttpAnswer answer = await Http.RequestAsync(socket, "/", keepAlive, TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+                    HttpAnswer answer = await Http.RequestAsync(socket, "/", keepAlive, patience).ConfigureAwait(false);
                     if (answer.Status != 200)
                     {
                         Fail($"status {answer.Status}");

@@ -135,10 +135,86 @@ public sealed class ScalingPolicyTests
     }
 
     [Fact]
+    public void KeepAliveClientsHoldingEveryChild_GrowThePoolToTheirNumber_NotToTheCeiling()
+    {
+        // Eight clients that each keep one child busy for good, the default ceiling: a child that becomes
+        // ready takes a waiting client if there is one. Children take three ticks to start.
+        var options = Options with { Ceiling = 150 };
+        const int clients = 8;
+        ScalingMemory memory = ScalingMemory.Initial;
+        int busy = 2, idle = 0, most = 0;
+        List<int> startedAt = [];
+        List<int> spawns = [];
+        for (int tick = 0; tick < 40; tick++)
+        {
+            int ready = startedAt.Count(t => t == tick - 3);
+            startedAt.RemoveAll(t => t == tick - 3);
+            int taking = Math.Min(ready, clients - busy);
+            busy += taking;
+            idle += ready - taking;
+            int queued = clients - busy;
+            ScalingDecision decision = ScalingPolicy.Decide(Pool(busy, idle, startedAt.Count), 2, options, memory, tick * 100, queued);
+            memory = decision.Memory;
+            startedAt.AddRange(Enumerable.Repeat(tick, decision.Spawn));
+            spawns.Add(decision.Spawn);
+            most = Math.Max(most, busy + idle + startedAt.Count);
+        }
+
+        // Every client served, one spare, and nothing started once that held.
+        Assert.Equal(clients, busy);
+        Assert.Equal(1, idle);
+        Assert.Equal(clients + 1, most);
+        Assert.All(spawns.Skip(20), spawn => Assert.Equal(0, spawn));
+    }
+
+    [Fact]
+    public void AQueue_IsMetInDoublingBursts_CountingChildrenStillStarting()
+    {
+        var options = Options with { Ceiling = 64 };
+        ScalingMemory memory = ScalingMemory.Initial;
+        int starting = 0;
+        List<int> bursts = [];
+        for (int tick = 0; tick < 7; tick++)
+        {
+            // 30 clients wait behind 2 busy children, and nothing started is ready yet.
+            ScalingDecision decision = ScalingPolicy.Decide(Pool(busy: 2, starting: starting), 2, options, memory, tick * 100, queued: 30);
+            bursts.Add(decision.Spawn);
+            memory = decision.Memory;
+            starting += decision.Spawn;
+        }
+
+        // 1, 2, 4, 8, 16 would overshoot: the last burst is what the queue and one spare still need.
+        Assert.Equal([1, 2, 4, 8, 16, 0, 0], bursts);
+        Assert.Equal(31, starting);
+    }
+
+    [Fact]
+    public void NothingWaiting_AndASpareIdle_StartsNothing_WhateverTheBurstWas()
+    {
+        var options = Options with { Ceiling = 150 };
+        ScalingDecision decision = ScalingPolicy.Decide(Pool(busy: 8, idle: 1), 2, options, new ScalingMemory(64, false), 0, queued: 0);
+        Assert.Equal(0, decision.Spawn);
+        Assert.Equal(1, decision.Memory.NextBurst);
+
+        // With no spare, one: for the next client, not a burst.
+        decision = ScalingPolicy.Decide(Pool(busy: 8), 2, options, decision.Memory, 100, queued: 0);
+        Assert.Equal(1, decision.Spawn);
+    }
+
+    [Fact]
+    public void IdleChildren_AreNotRetired_WhileClientsWait()
+    {
+        List<ChildView> pool = Pool(busy: 2, idle: 3, idleSince: 0);
+        Assert.NotNull(ScalingPolicy.Decide(pool, 2, Options, ScalingMemory.Initial, 60_000, queued: 0).RetireSlot);
+        Assert.Null(ScalingPolicy.Decide(pool, 2, Options, ScalingMemory.Initial, 60_000, queued: 2).RetireSlot);
+    }
+
+    [Fact]
     public void ZeroSpares_KeepsAStaticPool()
     {
         var none = Options with { MinSpareChildren = 0 };
         Assert.Equal(0, ScalingPolicy.Decide(Pool(busy: 3), 3, none, ScalingMemory.Initial, 0).Spawn);
+        Assert.Equal(0, ScalingPolicy.Decide(Pool(busy: 3), 3, none, ScalingMemory.Initial, 0, queued: 10).Spawn);
     }
 }
 
