@@ -87,7 +87,8 @@ public sealed class MasterResilienceTests : IDisposable
 
         Assert.False(daemon.HasExited, daemon.Output);
         Assert.Equal(200, (await Http.GetAsync(daemon.Port, "/")).Status);
-        Assert.Subset(children, daemon.Children().ToHashSet());
+        // None of the children was lost (the pool may have grown for the slow request).
+        Assert.Superset(children, daemon.Children().ToHashSet());
 
         // BeforeShutdown: the stop goes on without it, and ends as a clean stop.
         daemon.Signal(ProcFs.SIGTERM);
