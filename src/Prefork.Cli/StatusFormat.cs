@@ -20,6 +20,12 @@ internal static class StatusFormat
         text.AppendLine();
         text.AppendLine(Summary(report));
         text.AppendLine(Key(report));
+        if (report.ListenQueue is int waiting)
+        {
+            // Only the master knows its sockets: shown when the report came from its control socket.
+            text.AppendLine(Invariant($"{waiting} clients waiting to be accepted ({string.Join(", ", report.Listeners!.Select(l => Invariant($"{l.Listener}: {l.Waiting?.ToString(CultureInfo.InvariantCulture) ?? "?"}")))})"));
+        }
+
         return text.ToString();
     }
 

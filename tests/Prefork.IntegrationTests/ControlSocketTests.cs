@@ -61,6 +61,46 @@ public sealed class ControlSocketTests : IDisposable
     }
 
     [Fact]
+    public async Task ClientsNoChildHasTakenYet_ShowAsTheListenQueue_InStatusAndMetrics()
+    {
+        string control = Path.Combine(_folder, "control.sock");
+
+        // One child and no spares (a static pool): whoever comes while it serves waits in the queue.
+        await using HelloDaemon daemon = HelloDaemon.Start("--prefork", "1", "--min-spare", "0", "--control-socket", control);
+        await daemon.WaitUntilServingAsync(1);
+        long since = Environment.TickCount64;
+        Task<HttpAnswer> slow = Http.GetAsync(daemon.Port, "/sleep/10000");
+        await ScoreboardProbe.WaitForRequestAsync(daemon, since);
+
+        List<Socket> waiting = [];
+        try
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                waiting.Add(await Http.ConnectAsync(daemon.Port));
+            }
+
+            string series = $"prefork_listen_queue{{listener=\"127.0.0.1:{daemon.Port}\"}}";
+            await Eventually.HoldsAsync(
+                async () => (await MetricsAsync(control)).GetValueOrDefault(series) == 3,
+                Liveness,
+                () => $"no queue of 3 in /metrics\n{daemon.Output}");
+            using JsonDocument status = await StatusAsync(control);
+            Assert.Equal(3, status.RootElement.GetProperty("listen_queue").GetInt32());
+            Assert.Equal($"127.0.0.1:{daemon.Port}", status.RootElement.GetProperty("listeners")[0].GetProperty("listener").GetString());
+            (int exit, string table, _) = await ShortProcess.RunCliAsync("status", "--control", control);
+            Assert.Equal(0, exit);
+            Assert.Contains("3 clients waiting to be accepted", table, StringComparison.Ordinal);
+        }
+        finally
+        {
+            waiting.ForEach(c => c.Dispose());
+        }
+
+        Assert.Equal(200, (await slow).Status);
+    }
+
+    [Fact]
     public async Task Metrics_AreStrictPrometheusText_AndMoveWithRequestsTtinAndHup()
     {
         string control = Path.Combine(_folder, "control.sock");

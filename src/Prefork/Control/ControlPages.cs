@@ -13,11 +13,16 @@ internal sealed class ControlPages
 {
     private readonly ScoreboardReader _scoreboard;
     private readonly MasterCounters _counters;
+    private readonly Func<IReadOnlyList<ListenerQueue>> _listeners;
 
-    public ControlPages(ScoreboardReader scoreboard, MasterCounters counters)
+    /// <param name="scoreboard">The master's scoreboard.</param>
+    /// <param name="counters">The master's counters.</param>
+    /// <param name="listeners">The listeners' accept queues, read when asked (getsockopt is safe off the loop).</param>
+    public ControlPages(ScoreboardReader scoreboard, MasterCounters counters, Func<IReadOnlyList<ListenerQueue>>? listeners = null)
     {
         _scoreboard = scoreboard;
         _counters = counters;
+        _listeners = listeners ?? (() => []);
     }
 
     public ControlResponse Answer(ControlRequest request)
@@ -35,5 +40,6 @@ internal sealed class ControlPages
         };
     }
 
-    private StatusReport Report() => StatusReport.Read(_scoreboard, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), Environment.TickCount64);
+    private StatusReport Report() =>
+        StatusReport.Read(_scoreboard, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), Environment.TickCount64) with { Listeners = _listeners() };
 }

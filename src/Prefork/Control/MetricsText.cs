@@ -40,11 +40,21 @@ internal static class MetricsText
         Counter(text, "prefork_reloads_completed_total", "Reloads whose new generation replaced every old child.", counters.ReloadsCompleted);
         Counter(text, "prefork_reloads_abandoned_total", "Reloads given up because the new generation could not become ready; the old one kept serving.", counters.ReloadsAbandoned);
         Counter(text, "prefork_requests_total", "Requests served by all children, including children that have exited.", counters.Requests);
-        Counter(text, "prefork_scale_up_total", "Times the pool grew above the floor because no child was idle (one burst each).", counters.ScaleUps);
+        Counter(text, "prefork_scale_up_total", "Times the pool grew above the floor for demand idle children could not meet (one burst each, counted once a child started).", counters.ScaleUps);
         Counter(text, "prefork_scale_down_total", "Idle children retired above the floor.", counters.ScaleDowns);
         Gauge(text, "prefork_floor", "Children kept at least (Prefork, moved by SIGTTIN and SIGTTOU).", counters.Floor);
         Gauge(text, "prefork_ceiling", "Children allowed at most (MaxChildren).", counters.Ceiling);
         Gauge(text, "prefork_generation", "The generation new children are started with; a reload adds one.", counters.Generation);
+        ListenerQueue[] queues = [.. (report.Listeners ?? []).Where(l => l.Waiting is not null)];
+        if (queues.Length > 0)
+        {
+            // A family with no sample is not written: only TCP listeners report a queue.
+            Header(text, "prefork_listen_queue", "gauge", "Clients waiting in a listening socket's accept queue, not yet taken by any child.");
+            foreach (ListenerQueue listener in queues)
+            {
+                Sample(text, "prefork_listen_queue", $"listener=\"{Escape(listener.Listener)}\"", listener.Waiting!.Value);
+            }
+        }
 
         // The master is the process that must stay small for months: its own memory is worth a graph.
         Header(text, "prefork_master_gc_collections_total", "counter", "Garbage collections in the master, by generation.");
@@ -72,6 +82,10 @@ internal static class MetricsText
         Header(text, name, "gauge", help);
         Sample(text, name, null, value);
     }
+
+    /// <summary>A label value as the text format wants it: backslash, quote and newline escaped.</summary>
+    private static string Escape(string value) =>
+        value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
 
     private static void Header(StringBuilder text, string name, string type, string help) =>
         text.Append("# HELP ").Append(name).Append(' ').Append(help).Append('\n')

@@ -83,7 +83,7 @@ internal sealed class MasterHost : IDaemonControl, IDisposable
             }
 
             // Disposed before the scoreboard (declared after it): it reads the mapping until then.
-            await using ControlServer? control = StartControlServer(scoreboard);
+            await using ControlServer? control = StartControlServer(scoreboard, listeners);
             if (FatalError is not null || !await RunAfterInitAsync(listeners).ConfigureAwait(false))
             {
                 return 1;
@@ -241,12 +241,16 @@ internal sealed class MasterHost : IDaemonControl, IDisposable
         }
     }
 
-    private ControlServer? StartControlServer(ScoreboardMemory scoreboard)
+    private ControlServer? StartControlServer(ScoreboardMemory scoreboard, ListenerSet listeners)
     {
         try
         {
             // After an upgrade the counters start at zero, as after a restart: the old master's die with it.
-            return ControlServer.Start(_options, new ControlPages(new ScoreboardReader(scoreboard), _counters), _logger, _handover?.Control);
+            var pages = new ControlPages(
+                new ScoreboardReader(scoreboard),
+                _counters,
+                () => [.. listeners.Sockets.Select(s => new Status.ListenerQueue(s.LocalEndPoint?.ToString() ?? "?", ListenQueue.Length(s)))]);
+            return ControlServer.Start(_options, pages, _logger, _handover?.Control);
         }
         catch (PreforkOptionsException e)
         {

@@ -7,6 +7,8 @@ namespace Prefork.Status;
 /// <c>GET /status</c>, and read back by <c>prefork status --control</c>. The contract: <c>master_pid</c>,
 /// <c>workers</c> [<c>slot</c>, <c>pid</c>, <c>state</c> (idle|busy|starting|stopping), <c>generation</c>,
 /// <c>requests</c>], <c>total</c>, <c>busy</c>, <c>idle</c>. Fields may be added, never renamed or removed.
+/// Added since: <c>listen_queue</c> (clients waiting to be accepted, over all listeners; null where none
+/// says) and <c>listeners</c> [<c>listener</c>, <c>listen_queue</c>], from the master only.
 /// </summary>
 internal static class StatusJson
 {
@@ -45,9 +47,36 @@ internal static class StatusJson
         json.WriteNumber("stopping", report.Stopping);
         json.WriteNumber("master_uptime_ms", report.MasterUptimeMs);
         json.WriteNumber("slot_count", report.SlotCount);
+        if (report.Listeners is { } listeners)
+        {
+            WriteNumberOrNull(json, "listen_queue", report.ListenQueue);
+            json.WriteStartArray("listeners");
+            foreach (ListenerQueue listener in listeners)
+            {
+                json.WriteStartObject();
+                json.WriteString("listener", listener.Listener);
+                WriteNumberOrNull(json, "listen_queue", listener.Waiting);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+        }
+
         json.WriteEndObject();
         json.Flush();
         output.WriteByte((byte)'\n');
+    }
+
+    private static void WriteNumberOrNull(Utf8JsonWriter json, string name, int? value)
+    {
+        if (value is int number)
+        {
+            json.WriteNumber(name, number);
+        }
+        else
+        {
+            json.WriteNull(name);
+        }
     }
 
     public static byte[] ToBytes(StatusReport report)
@@ -78,11 +107,22 @@ internal static class StatusJson
                     w.TryGetProperty("uptime_ms", out JsonElement uptime) ? uptime.GetInt64() : 0));
             }
 
+            List<ListenerQueue>? listeners = null;
+            if (root.TryGetProperty("listeners", out JsonElement listening) && listening.ValueKind == JsonValueKind.Array)
+            {
+                listeners = [.. listening.EnumerateArray().Select(l => new ListenerQueue(
+                    l.GetProperty("listener").GetString() ?? "",
+                    l.TryGetProperty("listen_queue", out JsonElement waiting) && waiting.ValueKind == JsonValueKind.Number ? waiting.GetInt32() : null))];
+            }
+
             return new StatusReport(
                 root.GetProperty("master_pid").GetInt32(),
                 root.TryGetProperty("master_uptime_ms", out JsonElement masterUptime) ? masterUptime.GetInt64() : 0,
                 root.TryGetProperty("slot_count", out JsonElement slots) ? slots.GetInt32() : 0,
-                workers);
+                workers)
+            {
+                Listeners = listeners,
+            };
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {

@@ -2,6 +2,9 @@ using Prefork.Scoreboard;
 
 namespace Prefork.Status;
 
+/// <summary>One listening socket and the clients waiting in its accept queue (null: it does not say).</summary>
+internal sealed record ListenerQueue(string Listener, int? Waiting);
+
 /// <summary>One worker's line in a status report.</summary>
 internal sealed record WorkerStatus(int Slot, int Pid, WorkerState State, int Generation, long Requests, long? RequestAgeMs, long UptimeMs);
 
@@ -12,6 +15,19 @@ internal sealed record WorkerStatus(int Slot, int Pid, WorkerState State, int Ge
 /// </summary>
 internal sealed record StatusReport(int MasterPid, long MasterUptimeMs, int SlotCount, IReadOnlyList<WorkerStatus> Workers)
 {
+    /// <summary>The master's listeners and their accept queues: only the master knows them (not a scoreboard file).</summary>
+    public IReadOnlyList<ListenerQueue>? Listeners { get; init; }
+
+    /// <summary>Clients waiting to be accepted, over the listeners that report it; null when none does.</summary>
+    public int? ListenQueue
+    {
+        get
+        {
+            int[] known = [.. (Listeners ?? []).Where(l => l.Waiting is not null).Select(l => l.Waiting!.Value)];
+            return known.Length == 0 ? null : known.Sum();
+        }
+    }
+
     public int Busy => Workers.Count(w => w.State == WorkerState.Busy);
 
     public int Idle => Workers.Count(w => w.State == WorkerState.Idle);

@@ -35,6 +35,18 @@ public sealed class MetricsTextTests
     }
 
     [Fact]
+    public void Render_GivesEachListenersQueue_WhereItIsKnown()
+    {
+        var counters = new MasterCounters(floor: 1, ceiling: 2, startUnixMs: 0);
+        StatusReport report = TwoIdleOneBusy with { Listeners = [new("127.0.0.1:8080", 5), new("/run/a \"b\".sock", null)] };
+
+        Dictionary<string, double> series = PrometheusText.Parse(MetricsText.Render(counters.Snapshot(), report, SomeProcess), out _);
+
+        Assert.Equal(5, series["prefork_listen_queue{listener=\"127.0.0.1:8080\"}"]);
+        Assert.DoesNotContain(series.Keys, k => k.Contains("app.sock", StringComparison.Ordinal) || k.Contains("a \\\"b", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Render_IsStrictPrometheusText_WithEveryFamilyAndEveryLabelValue()
     {
         var counters = new MasterCounters(floor: 3, ceiling: 8, startUnixMs: 1_700_000_000_250);

@@ -32,6 +32,27 @@ public sealed class StatusJsonTests
     }
 
     [Fact]
+    public void TheListenQueue_IsWrittenByTheMaster_AndReadBack()
+    {
+        StatusReport withQueues = Report with { Listeners = [new("127.0.0.1:8080", 3), new("[::1]:8080", 1), new("/run/app.sock", null)] };
+        using (JsonDocument json = JsonDocument.Parse(StatusJson.ToBytes(withQueues)))
+        {
+            Assert.Equal(4, json.RootElement.GetProperty("listen_queue").GetInt32());
+            Assert.Equal("127.0.0.1:8080", json.RootElement.GetProperty("listeners")[0].GetProperty("listener").GetString());
+            Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("listeners")[2].GetProperty("listen_queue").ValueKind);
+        }
+
+        StatusReport back = StatusJson.Parse(StatusJson.ToBytes(withQueues));
+        Assert.Equal(withQueues.Listeners, back.Listeners!);
+        Assert.Equal(4, back.ListenQueue);
+
+        // A report from a scoreboard file knows no sockets, and says nothing about them.
+        using JsonDocument fromFile = JsonDocument.Parse(StatusJson.ToBytes(Report));
+        Assert.False(fromFile.RootElement.TryGetProperty("listen_queue", out _));
+        Assert.Null(StatusJson.Parse(StatusJson.ToBytes(Report)).ListenQueue);
+    }
+
+    [Fact]
     public void WhatIsWritten_ReadsBackTheSame()
     {
         StatusReport back = StatusJson.Parse(StatusJson.ToBytes(Report));
