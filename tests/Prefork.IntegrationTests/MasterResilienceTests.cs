@@ -103,7 +103,13 @@ public sealed class MasterResilienceTests : IDisposable
     {
         await using HelloDaemon daemon = StartDaemon(2, arguments: ["--worker-timeout", "2"]);
         await daemon.WaitUntilServingAsync(2);
-        int victim = daemon.Children()[0];
+
+        // An idle child, as the master sees it: one still starting has promised no heartbeat yet.
+        int victim = 0;
+        await Eventually.HoldsAsync(
+            async () => (victim = await IdleChildAsync()) != 0,
+            Liveness,
+            () => $"/status never showed an idle child\n{daemon.Output}");
 
         ProcFs.Kill(victim, ProcFs.SIGSTOP);
         await WaitForLogAsync(daemon, "has not beaten");
@@ -149,6 +155,16 @@ public sealed class MasterResilienceTests : IDisposable
         HttpAnswer answer = await ControlHttp.GetAsync(ControlSocket, "/status");
         using JsonDocument status = JsonDocument.Parse(answer.Body);
         return status.RootElement.GetProperty("busy").GetInt32();
+    }
+
+    private async Task<int> IdleChildAsync()
+    {
+        HttpAnswer answer = await ControlHttp.GetAsync(ControlSocket, "/status");
+        using JsonDocument status = JsonDocument.Parse(answer.Body);
+        return status.RootElement.GetProperty("workers").EnumerateArray()
+            .Where(w => w.GetProperty("state").GetString() == "idle")
+            .Select(w => w.GetProperty("pid").GetInt32())
+            .FirstOrDefault();
     }
 
     private static Task WaitForLogAsync(HelloDaemon daemon, string text) =>
