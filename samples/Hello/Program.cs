@@ -23,5 +23,7 @@ if (!cli.TryBuildOptions(parsed, out PreforkOptions? options, out string? proble
     return HelloCommandLine.Fail(problem!);
 }
 
+HelloFaults.Apply(options!);
+
 // A start-up error is one line naming the option (PreforkOptions.OptionNames) and a non-zero exit.
 return await PreforkDaemon.RunAsync(options!).ConfigureAwait(false);

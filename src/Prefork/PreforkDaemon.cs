@@ -121,7 +121,7 @@ public static class PreforkDaemon
         using (files)
         {
             Func<bool>? onReady = launcher is null ? null : () => ReportReady(launcher, files, handover, logger, options.PidPath);
-            using var master = new MasterRuntime(options, loggerFactory, files, onReady, handover);
+            using var master = new MasterHost(options, loggerFactory, files, onReady, handover);
             int exitCode = await master.RunAsync().ConfigureAwait(false);
             if (master.FatalError is { } fatal)
             {

@@ -113,6 +113,8 @@ public sealed class WorkerContext
     internal void MarkStopping() => _slot.SetState(WorkerState.Stopping, 0);
 
     internal void Heartbeat() => _slot.Heartbeat();
+
+    internal void PromiseHeartbeat(TimeSpan every) => _slot.PromiseHeartbeat(every);
 }
 
 /// <summary>How <see cref="WorkerContext.RunAcceptLoopAsync"/> accepts.</summary>

@@ -1,4 +1,4 @@
-using Prefork.Master;
+using Prefork.Metrics;
 using Prefork.Scoreboard;
 using Prefork.Status;
 

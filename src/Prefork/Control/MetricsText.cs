@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using Prefork.Master;
+using Prefork.Metrics;
 using Prefork.Status;
 
 namespace Prefork.Control;

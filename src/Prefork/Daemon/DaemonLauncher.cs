@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Prefork.Master;
+using Prefork.Processes;
 
 namespace Prefork.Daemon;
 
@@ -32,7 +32,7 @@ internal static class DaemonLauncher
     private static readonly TimeSpan ExitWait = TimeSpan.FromSeconds(10);
 
     /// <summary>True in the master that a launcher started.</summary>
-    public static bool IsDaemonMaster => Environment.GetEnvironmentVariable(Worker.WorkerEnvironment.Role) == RoleMaster;
+    public static bool IsDaemonMaster => Environment.GetEnvironmentVariable(ProcessRole.Variable) == RoleMaster;
 
     /// <summary>
     /// Where a child starts: the directory the operator launched the daemon from, so that a daemonized
@@ -86,7 +86,7 @@ internal static class DaemonLauncher
         info.RedirectStandardInput = true;
         info.RedirectStandardOutput = true;
         info.RedirectStandardError = true;
-        info.Environment[Worker.WorkerEnvironment.Role] = RoleMaster;
+        info.Environment[ProcessRole.Variable] = RoleMaster;
         info.Environment[LaunchDirectoryVariable] = Environment.GetEnvironmentVariable(LaunchDirectoryVariable) ?? LaunchDirectory();
         using Process master = Process.Start(info)
             ?? throw new PreforkStartupException($"cannot start the master process {info.FileName}");

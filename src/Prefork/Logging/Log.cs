@@ -170,6 +170,15 @@ internal static partial class Log
     [LoggerMessage(36, LogLevel.Warning, "the master's ticks stopped for {Seconds:0.0} s (stopped or suspended?): request timeouts count again from now")]
     public static partial void MasterResumed(ILogger logger, double seconds);
 
+    [LoggerMessage(37, LogLevel.Warning, "child pid {Pid}, slot {Slot} is idle and has not beaten for {Seconds:0.0} s (bound {Bound:0.#} s): killing it, a new child replaces it")]
+    public static partial void ChildSilent(ILogger logger, int pid, int slot, double seconds, double bound);
+
+    [LoggerMessage(22, LogLevel.Error, "master loop error while handling {Event}; the master carries on")]
+    public static partial void MasterLoopError(ILogger logger, string @event, Exception exception);
+
+    [LoggerMessage(23, LogLevel.Warning, "the {Hook} hook is still running after {Seconds:0.#} s: going on without it")]
+    public static partial void HookOverran(ILogger logger, string hook, double seconds);
+
     // Worker: 50-99.
     [LoggerMessage(50, LogLevel.Debug, "worker ready: slot {Slot}, generation {Generation}, pid {Pid}")]
     public static partial void WorkerReady(ILogger logger, int slot, int generation, int pid);

@@ -5,7 +5,7 @@ using Prefork.Logging;
 namespace Prefork.Master;
 
 /// <summary>
-/// Called in the master process, from its loop: finds children whose TCP client went away and calls
+/// Called in the master process, off its loop (one scan at a time): finds children whose TCP client went away and calls
 /// <see cref="PreforkOptions.OnClientDisconnect"/> once per connection. Only connections accepted on
 /// the daemon's own listening ports count.
 /// </summary>
@@ -27,7 +27,7 @@ internal sealed class ClientWatch
         Log.ClientWatchStarted(logger, options.ClientDisconnectCheckEvery.TotalMilliseconds, _monitor.SourceName);
     }
 
-    public async Task CheckAsync(IReadOnlyList<(int Pid, int Slot)> children)
+    public async Task CheckAsync(IReadOnlyList<(int Pid, int Slot)> children, CancellationToken cancel)
     {
         IReadOnlyList<ClientDisconnect> gone;
         try
@@ -49,6 +49,12 @@ internal sealed class ClientWatch
 
         foreach (ClientDisconnect disconnect in gone)
         {
+            if (cancel.IsCancellationRequested)
+            {
+                // The master is stopping: the hook would only act on children on their way out.
+                return;
+            }
+
             Log.ClientWentAway(_logger, disconnect.Pid, disconnect.Slot, disconnect.Proto, disconnect.LocalHost, disconnect.LocalPort, disconnect.ForeignHost, disconnect.ForeignPort);
             try
             {

@@ -1,3 +1,5 @@
+using Prefork.Processes;
+
 namespace Prefork.Master;
 
 /// <summary>What one file looked like at one check: a deploy that renames a new file in changes the inode.</summary>

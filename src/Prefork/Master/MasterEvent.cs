@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using Prefork.Processes;
 
 namespace Prefork.Master;
 
@@ -12,7 +13,8 @@ internal abstract record MasterEvent
 
     public sealed record SignalReceived(PosixSignal Signal) : MasterEvent;
 
-    public sealed record WorkerSpawned(int Slot, int Generation, Process Process) : MasterEvent;
+    /// <summary>A child started: a process, or (<paramref name="Process"/> null) the main loop run inside the master when Prefork = 0.</summary>
+    public sealed record WorkerSpawned(int Slot, int Generation, int Pid, Process? Process) : MasterEvent;
 
     public sealed record SpawnFailed(int Slot, Exception Error) : MasterEvent;
 
@@ -51,4 +53,10 @@ internal abstract record MasterEvent
     public sealed record KillRequested(int Pid, string Reason) : MasterEvent;
 
     public sealed record CancelRequested(ClientDisconnect Connection) : MasterEvent;
+
+    /// <summary>User code the master ran off its loop returned (<paramref name="Error"/> null) or threw.</summary>
+    public sealed record HookFinished(string Hook, Exception? Error) : MasterEvent;
+
+    /// <summary>A walk of the watched files, done off the loop, decided this.</summary>
+    public sealed record CodeChecked(CodeChange Change, int ChangedFiles, Exception? Error) : MasterEvent;
 }

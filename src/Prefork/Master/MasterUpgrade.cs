@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.IO.Pipes;
 using Prefork.Control;
 using Prefork.Daemon;
+using Prefork.Processes;
 
 namespace Prefork.Master;
 

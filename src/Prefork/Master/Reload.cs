@@ -16,11 +16,11 @@ internal sealed class Reload
     /// <summary>New children that die before ready, in one reload, before it is abandoned.</summary>
     public const int MaxBootFailures = 3;
 
-    public Reload(int from, int to, long startedTicks, TimeSpan readyTimeout, string reason)
+    public Reload(int from, int to, long startedMs, TimeSpan readyTimeout, string reason)
     {
         From = from;
         To = to;
-        StartedTicks = startedTicks;
+        StartedMs = startedMs;
         ReadyTimeout = readyTimeout;
         Reason = reason;
     }
@@ -29,7 +29,7 @@ internal sealed class Reload
 
     public int To { get; }
 
-    public long StartedTicks { get; }
+    public long StartedMs { get; }
 
     public TimeSpan ReadyTimeout { get; }
 
@@ -65,14 +65,14 @@ internal sealed class Reload
     }
 
     /// <summary>Why the reload must be given up, or null while it may go on. Pure: a function of its inputs.</summary>
-    public string? AbandonReason(long nowTicks)
+    public string? AbandonReason(long nowMs)
     {
         if (BootFailures >= MaxBootFailures)
         {
             return $"{BootFailures} children of generation {To} died before they became ready";
         }
 
-        if (!AnyReady && nowTicks - StartedTicks > ReadyTimeout.TotalMilliseconds)
+        if (!AnyReady && nowMs - StartedMs > ReadyTimeout.TotalMilliseconds)
         {
             return $"no child of generation {To} became ready within {ReadyTimeout.TotalSeconds:0} s";
         }

@@ -7,9 +7,9 @@ namespace Prefork.Master;
 /// </summary>
 internal static class RequestTimeoutPolicy
 {
-    public static bool IsHung(WorkerState state, long requestStartTicks, long nowTicks, long countFromTicks, TimeSpan timeout) =>
-        state == WorkerState.Busy && requestStartTicks > 0 && RequestAge(requestStartTicks, nowTicks, countFromTicks) > timeout.TotalMilliseconds;
+    public static bool IsHung(WorkerState state, long requestStartMs, long nowMs, long countFromMs, TimeSpan timeout) =>
+        state == WorkerState.Busy && requestStartMs > 0 && RequestAge(requestStartMs, nowMs, countFromMs) > timeout.TotalMilliseconds;
 
-    public static long RequestAge(long requestStartTicks, long nowTicks, long countFromTicks) =>
-        nowTicks - Math.Max(requestStartTicks, countFromTicks);
+    public static long RequestAge(long requestStartMs, long nowMs, long countFromMs) =>
+        nowMs - Math.Max(requestStartMs, countFromMs);
 }

@@ -16,8 +16,8 @@ internal enum ChildPhase
     Stopping,
 }
 
-/// <summary>One child as the scaling policy sees it. <paramref name="IdleSinceTicks"/> matters only when idle.</summary>
-internal readonly record struct ChildView(int Slot, ChildPhase Phase, long IdleSinceTicks);
+/// <summary>One child as the scaling policy sees it. <paramref name="IdleSinceMs"/> matters only when idle.</summary>
+internal readonly record struct ChildView(int Slot, ChildPhase Phase, long IdleSinceMs);
 
 /// <summary>The scaling knobs, copied out of <see cref="PreforkOptions"/> so the policy depends on nothing else.</summary>
 internal sealed record ScalingOptions(int Ceiling, int MinSpareChildren, TimeSpan IdleTimeout)
@@ -64,10 +64,10 @@ internal static class ScalingPolicy
     /// <param name="floor">The children always kept.</param>
     /// <param name="options">The scaling knobs.</param>
     /// <param name="memory">What the last tick's decision remembered.</param>
-    /// <param name="nowTicks">The clock, in milliseconds.</param>
+    /// <param name="nowMs">The clock, in milliseconds.</param>
     /// <param name="queued">Clients waiting in the accept queues; null where no listener reports it.</param>
     public static ScalingDecision Decide(
-        IReadOnlyCollection<ChildView> children, int floor, ScalingOptions options, ScalingMemory memory, long nowTicks, int? queued = null)
+        IReadOnlyCollection<ChildView> children, int floor, ScalingOptions options, ScalingMemory memory, long nowMs, int? queued = null)
     {
         int processes = children.Count;
         int stopping = 0, idle = 0, busy = 0, starting = 0;
@@ -111,19 +111,19 @@ internal static class ScalingPolicy
         // two queued clients does not end it; retiring children below the ceiling does.
         bool atCeilingAfter = processes + spawn >= options.Ceiling;
         var next = new ScalingMemory(nextBurst, atCeilingAfter && (memory.CeilingReported || report));
-        int? retire = idle <= options.MinSpareChildren || capacity <= floor || queued > 0 ? null : LongestIdle(children, options.IdleTimeout, nowTicks);
+        int? retire = idle <= options.MinSpareChildren || capacity <= floor || queued > 0 ? null : LongestIdle(children, options.IdleTimeout, nowMs);
         return new ScalingDecision(spawn, retire, report, next);
     }
 
-    private static int? LongestIdle(IReadOnlyCollection<ChildView> children, TimeSpan idleTimeout, long nowTicks)
+    private static int? LongestIdle(IReadOnlyCollection<ChildView> children, TimeSpan idleTimeout, long nowMs)
     {
         int? slot = null;
         long oldest = long.MaxValue;
         foreach (ChildView child in children)
         {
-            if (child.Phase == ChildPhase.Idle && nowTicks - child.IdleSinceTicks >= idleTimeout.TotalMilliseconds && child.IdleSinceTicks < oldest)
+            if (child.Phase == ChildPhase.Idle && nowMs - child.IdleSinceMs >= idleTimeout.TotalMilliseconds && child.IdleSinceMs < oldest)
             {
-                oldest = child.IdleSinceTicks;
+                oldest = child.IdleSinceMs;
                 slot = child.Slot;
             }
         }

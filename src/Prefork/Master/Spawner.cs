@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Threading.Channels;
 using Prefork.Daemon;
+using Prefork.Processes;
 using Prefork.Worker;
 
 namespace Prefork.Master;
@@ -65,7 +66,7 @@ internal sealed class Spawner : IDisposable
             try
             {
                 Process process = Start(environment);
-                _events.TryWrite(new MasterEvent.WorkerSpawned(environment.Slot, environment.Generation, process));
+                _events.TryWrite(new MasterEvent.WorkerSpawned(environment.Slot, environment.Generation, process.Id, process));
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {

@@ -10,22 +10,22 @@ internal sealed class TickContinuity
     private long _last = long.MinValue;
 
     /// <summary>When the ticks last resumed after a gap (the first tick counts as one).</summary>
-    public long ResumedTicks { get; private set; }
+    public long ResumedMs { get; private set; }
 
     /// <summary>How long the last gap was, in milliseconds.</summary>
     public long LastGapMs { get; private set; }
 
     /// <summary>Records a tick; true if it came after a gap longer than <see cref="LongestGap"/>.</summary>
-    public bool Advance(long nowTicks)
+    public bool Advance(long nowMs)
     {
-        LastGapMs = _last == long.MinValue ? 0 : nowTicks - _last;
+        LastGapMs = _last == long.MinValue ? 0 : nowMs - _last;
         bool gap = LastGapMs > LongestGap.TotalMilliseconds;
         if (_last == long.MinValue || gap)
         {
-            ResumedTicks = nowTicks;
+            ResumedMs = nowMs;
         }
 
-        _last = nowTicks;
+        _last = nowMs;
         return gap;
     }
 }

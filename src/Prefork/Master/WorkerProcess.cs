@@ -5,30 +5,31 @@ namespace Prefork.Master;
 /// <summary>The master's record of one child: its process, and what the master has already done to it.</summary>
 internal sealed class WorkerProcess
 {
-    public WorkerProcess(int slot, int generation, Process process, long spawnedTicks)
+    public WorkerProcess(int slot, int generation, int pid, Process? process, long spawnedMs)
     {
         Slot = slot;
         Generation = generation;
         Process = process;
-        Pid = process.Id;
-        SpawnedTicks = spawnedTicks;
+        Pid = pid;
+        SpawnedMs = spawnedMs;
     }
 
     public int Slot { get; }
 
     public int Generation { get; }
 
-    public Process Process { get; }
+    /// <summary>Null for the main loop that runs inside the master (Prefork = 0), and in tests.</summary>
+    public Process? Process { get; }
 
     public int Pid { get; }
 
-    public long SpawnedTicks { get; }
+    public long SpawnedMs { get; }
 
     /// <summary>Set once the child has reported itself ready on the scoreboard.</summary>
     public bool Ready { get; set; }
 
     /// <summary>When the master asked it to stop gracefully (SIGTERM), if it did.</summary>
-    public long? StopRequestedTicks { get; set; }
+    public long? StopRequestedMs { get; set; }
 
     /// <summary>Set once the master sent SIGKILL; the next step is only waiting for the exit.</summary>
     public bool Killed { get; set; }
@@ -36,7 +37,7 @@ internal sealed class WorkerProcess
     /// <summary>Why the master is retiring it, for the exit log line.</summary>
     public string? RetireReason { get; set; }
 
-    public bool IsStopping => StopRequestedTicks is not null || Killed;
+    public bool IsStopping => StopRequestedMs is not null || Killed;
 
     /// <summary>This child's own MaxRequestsPerChild (with its jitter), if there is one.</summary>
     public long? RequestLimit { get; init; }
@@ -52,5 +53,11 @@ internal sealed class WorkerProcess
 
     public long LastRequests { get; set; }
 
-    public long IdleSinceTicks { get; set; }
+    public long IdleSinceMs { get; set; }
+
+    /// <summary>Set once the master saw this child's heartbeat move while it was idle: it beats on its own, so silence means trouble.</summary>
+    public bool Beats { get; set; }
+
+    /// <summary>The heartbeat at the master's last reading.</summary>
+    public long LastHeartbeatMs { get; set; }
 }

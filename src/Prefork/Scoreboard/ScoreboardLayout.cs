@@ -47,4 +47,7 @@ internal struct SlotData
     [FieldOffset(32)] public long RequestStartTicks;
     [FieldOffset(40)] public long HeartbeatTicks;
     [FieldOffset(48)] public int ActiveConnections;
+
+    /// <summary>How often the child promised to beat (0: no promise, its heartbeat only moves with its state).</summary>
+    [FieldOffset(52)] public int HeartbeatEveryMs;
 }

@@ -79,6 +79,9 @@ internal sealed unsafe class ScoreboardReader
         return false;
     }
 
+    /// <summary>How often the child in <paramref name="slot"/> promised to beat; 0 if it did not.</summary>
+    public int HeartbeatEveryMs(int slot) => Volatile.Read(ref _memory.Slot(slot)->HeartbeatEveryMs);
+
     /// <summary>Master only: the generation new children are started with, for tools to show.</summary>
     public void SetGeneration(int generation) => Volatile.Write(ref _memory.Header->Generation, generation);
 

@@ -34,6 +34,7 @@ internal sealed unsafe class SlotWriter
         _slot->RequestStartTicks = 0;
         _slot->HeartbeatTicks = Environment.TickCount64;
         _slot->ActiveConnections = 0;
+        _slot->HeartbeatEveryMs = 0;
         EndWrite();
     }
 
@@ -63,6 +64,9 @@ internal sealed unsafe class SlotWriter
     }
 
     public void Heartbeat() => Volatile.Write(ref _slot->HeartbeatTicks, Environment.TickCount64);
+
+    /// <summary>From now on this child beats at least this often, so the master may take silence for a wedge.</summary>
+    public void PromiseHeartbeat(TimeSpan every) => Volatile.Write(ref _slot->HeartbeatEveryMs, (int)every.TotalMilliseconds);
 
     /// <summary>Atomic: requests may end on several threads of one worker at once.</summary>
     public void CountRequests(long count) => Interlocked.Add(ref _slot->Requests, count);

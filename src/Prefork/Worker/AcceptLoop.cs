@@ -54,6 +54,7 @@ internal sealed class AcceptLoop : IDisposable
         }
 
         _context.MarkIdle();
+        _context.PromiseHeartbeat(_options.WakeEvery);
         var thread = new Thread(AcceptUntilStopped) { IsBackground = true, Name = "prefork-accept" };
         thread.Start();
         return _finished.Task;

@@ -8,7 +8,7 @@ namespace Prefork.Worker;
 /// </summary>
 internal sealed record WorkerEnvironment(int MasterPid, int Slot, int Generation, string? ListenFds, string? ScoreboardFd)
 {
-    public const string Role = "PREFORK_ROLE";
+    public const string Role = Processes.ProcessRole.Variable;
     public const string RoleWorker = "worker";
     public const string MasterPidVariable = "PREFORK_MASTER_PID";
     public const string SlotVariable = "PREFORK_SLOT";

@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Prefork.Daemon;
 using Prefork.Logging;
+using Prefork.Processes;
 using Prefork.Scoreboard;
 
 namespace Prefork.Worker;

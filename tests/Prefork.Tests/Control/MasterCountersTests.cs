@@ -1,4 +1,6 @@
 using Prefork.Master;
+using Prefork.Metrics;
+using Prefork.Processes;
 
 namespace Prefork.Tests.Control;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Prefork.Control;
+using Prefork.Metrics;
 using Prefork.Master;
 using Prefork.Scoreboard;
 

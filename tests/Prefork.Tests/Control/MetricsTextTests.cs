@@ -1,6 +1,7 @@
 using Prefork.Control;
 using Prefork.IntegrationTests.Support;
 using Prefork.Master;
+using Prefork.Metrics;
 using Prefork.Status;
 
 namespace Prefork.Tests.Control;

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Prefork.Master;
 
 namespace Prefork.Tests.Master;
@@ -8,14 +7,13 @@ public sealed class ReloadPolicyTests
     [Fact]
     public void EachReadyNewChild_RetiresOneOldChild_UntilNoneIsLeft()
     {
-        using var process = Process.GetCurrentProcess();
-        WorkerProcess Old(int slot) => new(slot, 1, process, 0);
-        WorkerProcess[] workers = [Old(0), Old(1), new(2, 2, process, 0)];
+        static WorkerProcess Old(int slot) => new(slot, 1, 100 + slot, null, 0);
+        WorkerProcess[] workers = [Old(0), Old(1), new(2, 2, 102, null, 0)];
         var reload = new Reload(1, 2, 0, TimeSpan.FromSeconds(60), "SIGHUP");
 
         WorkerProcess? first = reload.ChildToRetire(workers[2], workers);
         Assert.Same(workers[0], first);
-        first!.StopRequestedTicks = 1;
+        first!.StopRequestedMs = 1;
         Assert.Same(workers[1], reload.ChildToRetire(workers[2], workers));
         Assert.Null(reload.ChildToRetire(workers[0], workers));
         Assert.Equal(2, reload.Retired);

@@ -20,7 +20,7 @@ public sealed class ScalingPolicyTests
     [Fact]
     public void AtStartUp_StartsTheFloor_AndNoBurst()
     {
-        ScalingDecision decision = ScalingPolicy.Decide(Pool(), floor: 2, Options, ScalingMemory.Initial, nowTicks: 0);
+        ScalingDecision decision = ScalingPolicy.Decide(Pool(), floor: 2, Options, ScalingMemory.Initial, nowMs: 0);
         Assert.Equal(2, decision.Spawn);
         Assert.Null(decision.RetireSlot);
 
@@ -250,7 +250,7 @@ public sealed class RequestTimeoutPolicyTests
     [InlineData(WorkerState.Idle, 1000, 9000, false)]
     [InlineData(WorkerState.Busy, 0, 9000, false)]
     public void OnlyABusyChildPastTheTimeout_IsHung(WorkerState state, long started, long now, bool hung) =>
-        Assert.Equal(hung, RequestTimeoutPolicy.IsHung(state, started, now, countFromTicks: 0, Timeout));
+        Assert.Equal(hung, RequestTimeoutPolicy.IsHung(state, started, now, countFromMs: 0, Timeout));
 
     [Fact]
     public void AfterTheMasterWasPaused_AgesCountFromTheResume()
@@ -261,7 +261,7 @@ public sealed class RequestTimeoutPolicyTests
 
         // SIGSTOP for a minute: the request started before the pause is not hung yet on wake.
         Assert.True(ticks.Advance(61_100));
-        Assert.False(RequestTimeoutPolicy.IsHung(WorkerState.Busy, 1050, 61_100, ticks.ResumedTicks, Timeout));
-        Assert.True(RequestTimeoutPolicy.IsHung(WorkerState.Busy, 1050, 63_200, ticks.ResumedTicks, Timeout));
+        Assert.False(RequestTimeoutPolicy.IsHung(WorkerState.Busy, 1050, 61_100, ticks.ResumedMs, Timeout));
+        Assert.True(RequestTimeoutPolicy.IsHung(WorkerState.Busy, 1050, 63_200, ticks.ResumedMs, Timeout));
     }
 }

@@ -1,4 +1,5 @@
 using Prefork.Master;
+using Prefork.Processes;
 
 namespace Prefork.Tests.Master;
 

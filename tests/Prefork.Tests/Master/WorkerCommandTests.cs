@@ -1,4 +1,4 @@
-using Prefork.Master;
+using Prefork.Processes;
 
 namespace Prefork.Tests.Master;
 

@@ -12,7 +12,7 @@ public sealed class YoungGarbageTests
     public void CollectsOnceAMinute_NotOnEveryTick()
     {
         int collections = 0;
-        var garbage = new YoungGarbage(nowTicks: 1_000, () => collections++);
+        var garbage = new YoungGarbage(nowMs: 1_000, () => collections++);
 
         Assert.False(garbage.CollectIfDue(1_100));
         Assert.False(garbage.CollectIfDue(60_999));
@@ -30,7 +30,7 @@ public sealed class YoungGarbageTests
     {
         // Inside a no-GC region the runtime collects nothing of its own accord, and an induced collection
         // ends the region: so the region ending proves this call collected, and nothing else did.
-        var garbage = new YoungGarbage(nowTicks: 0);
+        var garbage = new YoungGarbage(nowMs: 0);
         Assert.True(GC.TryStartNoGCRegion(64L * 1024 * 1024));
         try
         {

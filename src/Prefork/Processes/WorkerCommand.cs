@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Prefork.Master;
+namespace Prefork.Processes;
 
 /// <summary>
 /// How to start this same program again. fork() is unsafe in a running CLR, so a child is a fresh

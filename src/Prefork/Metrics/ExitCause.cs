@@ -1,4 +1,6 @@
-namespace Prefork.Master;
+using Prefork.Processes;
+
+namespace Prefork.Metrics;
 
 /// <summary>Why a child left, as the metrics count it (<c>prefork_exits_total{cause=…}</c>).</summary>
 internal enum ExitCause

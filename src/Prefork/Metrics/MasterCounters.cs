@@ -1,4 +1,4 @@
-namespace Prefork.Master;
+namespace Prefork.Metrics;
 
 /// <summary>
 /// What the master has done since it started, for <c>GET /metrics</c>. Written by the master loop only

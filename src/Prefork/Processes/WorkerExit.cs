@@ -1,6 +1,6 @@
-namespace Prefork.Master;
+namespace Prefork.Processes;
 
-/// <summary>How a child ended, decoded once: an exit code, or the signal that killed it.</summary>
+/// <summary>How a process ended, decoded once: an exit code, or the signal that killed it (a child, or the master as its launcher sees it).</summary>
 internal readonly record struct WorkerExit(int? Code, int? Signal)
 {
     /// <summary>
@@ -10,7 +10,8 @@ internal readonly record struct WorkerExit(int? Code, int? Signal)
     public static WorkerExit FromProcessExitCode(int exitCode) =>
         exitCode is > 128 and < 128 + 65 ? new WorkerExit(null, exitCode - 128) : new WorkerExit(exitCode, null);
 
-    public bool IsClean => Code == WorkerExitCodes.Normal;
+    /// <summary>Exit code 0 (<c>WorkerExitCodes.Normal</c>, spelled out so this folder depends on nothing).</summary>
+    public bool IsClean => Code == 0;
 
     /// <summary>
     /// Killed by SIGKILL, SIGTERM or SIGINT: someone else's decision (an operator, the OOM killer), not

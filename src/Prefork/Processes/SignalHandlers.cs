@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 
-namespace Prefork.Daemon;
+namespace Prefork.Processes;
 
 /// <summary>Registers signal handlers that work whatever dispositions the process inherited.</summary>
 internal static class SignalHandlers

@@ -1,15 +1,14 @@
 using System.Diagnostics.Metrics;
-using Prefork.Master;
 using Prefork.Scoreboard;
 using Prefork.Status;
 
-namespace Prefork.Control;
+namespace Prefork.Metrics;
 
 /// <summary>
 /// Called in the master process: the master's metrics as <see cref="System.Diagnostics.Metrics"/>
 /// instruments on the <c>Prefork</c> meter, for <c>dotnet-counters monitor --counters Prefork</c> and
 /// OpenTelemetry (<c>AddMeter("Prefork")</c>). The names mirror <c>/metrics</c>
-/// (<see cref="MetricsText"/>): <c>prefork.spawns</c> is <c>prefork_spawns_total</c> once an exporter
+/// (<see cref="Control.MetricsText"/>): <c>prefork.spawns</c> is <c>prefork_spawns_total</c> once an exporter
 /// turns dots into underscores and adds <c>_total</c> to a counter; labels are tags of the same name.
 /// </summary>
 /// <remarks>

@@ -1,0 +1,46 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Prefork.Control;
+using Prefork.Metrics;
+using Prefork.Scoreboard;
+using Prefork.Systemd;
+
+namespace Prefork.Master;
+
+/// <summary>What the host hands the supervisor: built once at start-up, never changed after.</summary>
+internal sealed record MasterParts(
+    PreforkOptions Options,
+    ILogger Logger,
+    TimeProvider Time,
+    ChannelWriter<MasterEvent> Events,
+    IChildPort Children,
+    ScoreboardReader Scoreboard,
+    MasterCounters Counters,
+    SystemdNotifier Systemd,
+    MasterReadiness Readiness,
+    IDaemonControl Daemon)
+{
+    /// <summary><c>Prefork = 0</c>: one in-master child, never replaced; its exit ends the master.</summary>
+    public bool SingleProcess { get; init; }
+
+    public int MasterPid { get; init; } = Environment.ProcessId;
+
+    /// <summary>The listeners' and the scoreboard's descriptor numbers, as each child's environment names them.</summary>
+    public string? ListenFds { get; init; }
+
+    public string? ScoreboardFd { get; init; }
+
+    /// <summary>SIGUSR1 in the master.</summary>
+    public Action ReopenLogs { get; init; } = () => { };
+
+    public Upgrader? Upgrader { get; init; }
+
+    public ControlServer? Control { get; init; }
+
+    public ClientWatch? ClientWatch { get; init; }
+
+    public CodeWatch? CodeWatch { get; init; }
+
+    /// <summary>The listening sockets, whose accept queues are part of the demand the pool follows.</summary>
+    public IReadOnlyList<System.Net.Sockets.Socket> Listeners { get; init; } = [];
+}
