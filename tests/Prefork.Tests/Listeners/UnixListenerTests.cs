@@ -1,0 +1,44 @@
+using System.Net.Sockets;
+using Prefork.ClientDisconnects;
+using Prefork.Tests.Daemon;
+
+namespace Prefork.Tests.Listeners;
+
+/// <summary>Unix listeners: made like the control socket, tied to their file by inode, removed only when nobody listens.</summary>
+public sealed class UnixListenerTests : IDisposable
+{
+    private readonly TempDirectory _folder = new();
+
+    public void Dispose() => _folder.Dispose();
+
+    [Fact]
+    public void Bind_GivesTheMode_AndSockDiagTiesTheSocketToItsFile()
+    {
+        string path = _folder.File("app.sock");
+        UnixListener listener = UnixListener.Bind(path, 16, UnixListener.DefaultMode, owner: null);
+        using (listener.Socket)
+        {
+            Assert.Equal(UnixListener.DefaultMode, File.GetUnixFileMode(path));
+            List<UnixSocketInfo> listening = [];
+            UnixSockDiag.Collect(new byte[32 * 1024], [UnixSocketInfo.Listening], listening);
+            Assert.True(listening.Exists(l => l.FileInode == (uint)listener.FileInode && l.FileDevice == listener.FileDevice), $"{listener.FileInode} {listener.FileDevice}: {string.Join(", ", listening.Take(5))} of {listening.Count}");
+
+            // A passed copy of the socket (what a new master of an upgrade holds) is recognised by its file.
+            Assert.Same(listener.Socket, UnixListener.Match([listener.Socket], path, removeAtExit: true)?.Socket);
+        }
+    }
+
+    [Fact]
+    public void RemoveIfStale_KeepsTheFileWhileAnotherCopyListens_ThenRemovesIt()
+    {
+        string path = _folder.File("app.sock");
+        UnixListener listener = UnixListener.Bind(path, 16, UnixListener.DefaultMode, owner: null);
+        using var copy = new Socket(new SafeSocketHandle(Interop.Dup2((int)listener.Socket.SafeHandle.DangerousGetHandle(), 777), ownsHandle: true));
+        listener.Socket.Dispose();
+        Assert.Null(listener.RemoveIfStale());
+        Assert.True(File.Exists(path));
+        copy.Dispose();
+        Assert.Null(listener.RemoveIfStale());
+        Assert.False(File.Exists(path));
+    }
+}
