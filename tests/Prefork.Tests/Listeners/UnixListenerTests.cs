@@ -41,4 +41,38 @@ public sealed class UnixListenerTests : IDisposable
         Assert.Null(listener.RemoveIfStale());
         Assert.False(File.Exists(path));
     }
+
+    [Fact]
+    public void TheScanner_FindsTheAcceptedConnectionWhoseClientClosed_OnlyThatOne_WithTheListenersPath()
+    {
+        string path = _folder.File("app.sock");
+        UnixListener listener = UnixListener.Bind(path, 16, UnixListener.DefaultMode, owner: null);
+        using Socket listening = listener.Socket;
+        var scanner = new ClosedConnectionScanner(new NoTcp(), "/proc", () => [((uint)listener.FileInode, listener.FileDevice, path)]);
+        using var open = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        open.Connect(new UnixDomainSocketEndPoint(path));
+        using Socket stillServed = listening.Accept();
+        var leaving = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        leaving.Connect(new UnixDomainSocketEndPoint(path));
+        using Socket abandoned = listening.Accept();
+        Assert.Empty(scanner.Scan([(Environment.ProcessId, 0)], new HashSet<int>()));
+
+        leaving.Dispose();
+        ClosedConnection found = Assert.Single(scanner.Scan([(Environment.ProcessId, 0)], new HashSet<int>()));
+        ClientDisconnect disconnect = found.ToClientDisconnect();
+        Assert.Equal(("unix", path, 0), (disconnect.Proto, disconnect.LocalHost, disconnect.LocalPort));
+        Assert.Equal(SocketInode(abandoned), disconnect.SocketInode);
+    }
+
+    private static ulong SocketInode(Socket socket) =>
+        Interop.Statx((int)socket.SafeHandle.DangerousGetHandle(), string.Empty, Interop.AT_EMPTY_PATH, Interop.STATX_INO, out Interop.StatxResult found) == 0 ? found.Inode : 0;
+
+    private sealed class NoTcp : ICloseWaitSource
+    {
+        public string Name => "none";
+
+        public void Collect(List<CloseWaitSocket> into)
+        {
+        }
+    }
 }
