@@ -1,8 +1,9 @@
+using System.Net;
 using System.Net.Sockets;
 
 namespace Prefork.IntegrationTests.Support;
 
-/// <summary>A bounded load on 127.0.0.1: N connections sending GET / until told to stop, counting every failure.</summary>
+/// <summary>A bounded load on 127.0.0.1 or a Unix socket: N connections sending GET / until told to stop, counting every failure.</summary>
 internal sealed class LoadClient
 {
     private long _ok;
@@ -25,9 +26,12 @@ internal sealed class LoadClient
     }
 
     public Task RunAsync(int port, int connections, bool keepAlive, CancellationToken stop) =>
-        Task.WhenAll(Enumerable.Range(0, connections).Select(_ => Task.Run(() => OneConnectionAsync(port, keepAlive, stop))));
+        RunAsync(new IPEndPoint(IPAddress.Loopback, port), connections, keepAlive, stop);
 
-    private async Task OneConnectionAsync(int port, bool keepAlive, CancellationToken stop)
+    public Task RunAsync(EndPoint endpoint, int connections, bool keepAlive, CancellationToken stop) =>
+        Task.WhenAll(Enumerable.Range(0, connections).Select(_ => Task.Run(() => OneConnectionAsync(endpoint, keepAlive, stop))));
+
+    private async Task OneConnectionAsync(EndPoint endpoint, bool keepAlive, CancellationToken stop)
     {
         Socket? socket = null;
         try
@@ -36,7 +40,7 @@ internal sealed class LoadClient
             {
                 try
                 {
-                    socket ??= await Http.ConnectAsync(port).ConfigureAwait(false);
+                    socket ??= await Http.ConnectAsync(endpoint).ConfigureAwait(false);
                     HttpAnswer answer = await Http.RequestAsync(socket, "/", keepAlive, TimeSpan.FromSeconds(10)).ConfigureAwait(false);
                     if (answer.Status != 200)
                     {
