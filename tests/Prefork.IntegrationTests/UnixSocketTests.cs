@@ -100,6 +100,33 @@ public sealed partial class UnixSocketTests(ITestOutputHelper output) : IDisposa
     }
 
     [Fact]
+    public async Task KestrelChildren_ServeOnTheUnixSocket_ThroughListenHandle()
+    {
+        await using HelloDaemon daemon = HelloDaemon.StartWith(
+            SampleBuild.Muxer, [SampleBuild.KestrelHelloDll], ["--listen", $"unix:{SocketPath}", "--prefork", "2", "--max-children", "2"], addListen: false);
+        await WaitUntilServingAsync(daemon, 2);
+        Assert.Contains(int.Parse((await Http.GetAsync(Endpoint, "/pid")).Body, CultureInfo.InvariantCulture), daemon.Children());
+        daemon.Signal(ProcFs.SIGTERM);
+        Assert.Equal(0, await daemon.WaitForExitAsync(Liveness));
+        Assert.False(File.Exists(SocketPath), daemon.Output);
+    }
+
+    [Fact]
+    public async Task SocketActivation_AdoptsThePassedUnixSocket_AndLeavesItsFileToSystemd()
+    {
+        // The test plays systemd with ListenStream=PATH: it binds the socket and passes it as descriptor 3.
+        using var passed = new PassedSocket(SocketPath);
+        (string program, string[] exec) = passed.Exec(SampleBuild.Muxer, SampleBuild.HelloDll);
+        await using HelloDaemon daemon = HelloDaemon.StartWith(program, exec, ["--listen", $"unix:{SocketPath}", "--prefork", "2", "--max-children", "2"], addListen: false);
+        await WaitUntilServingAsync(daemon, 2);
+        Assert.Contains(int.Parse((await Http.GetAsync(Endpoint, "/pid")).Body, CultureInfo.InvariantCulture), daemon.Children());
+
+        daemon.Signal(ProcFs.SIGTERM);
+        Assert.Equal(0, await daemon.WaitForExitAsync(Liveness));
+        Assert.True(File.Exists(SocketPath), daemon.Output);
+    }
+
+    [Fact]
     public async Task AStaleSocket_IsTakenOver_ALiveOneAndARegularFile_AreRefusedAndLeftAlone()
     {
         // What a killed daemon leaves: a socket file nobody listens on. (.NET unlinks the path a socket
