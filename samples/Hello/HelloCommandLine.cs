@@ -35,11 +35,12 @@ internal sealed class HelloCommandLine
 
     private readonly Option<string[]> _listen = new("--listen")
     {
-        Description = "HOST:PORT to listen on; repeat for more ([::1]:PORT for IPv6)",
+        Description = "HOST:PORT or unix:PATH to listen on; repeat for more ([::1]:PORT for IPv6)",
         DefaultValueFactory = _ => ["127.0.0.1:8080"],
         AllowMultipleArgumentsPerToken = false,
     };
 
+    private readonly Option<string> _socketMode = new("--socket-mode") { Description = "mode of the unix: sockets of --listen, octal", DefaultValueFactory = _ => "0660" };
     private readonly Option<int> _prefork = new("--prefork") { Description = "children to keep (0: serve from one process)", DefaultValueFactory = _ => 3 };
     private readonly Option<int> _maxChildren = new("--max-children") { Description = "ceiling for the pool when every child is busy", DefaultValueFactory = _ => 150 };
     private readonly Option<bool> _daemonize = new("--daemonize") { Description = "detach and run in the background (needs --pid-file and --error-log)" };
@@ -74,7 +75,7 @@ internal sealed class HelloCommandLine
     {
         Root = new RootCommand("Hello: a preforking HTTP/1.1 sample daemon built on Prefork.")
         {
-            _listen, _prefork, _maxChildren, _daemonize, _pidFile, _errorLog, _accessLog, _scoreboard, _requireRoot,
+            _listen, _socketMode, _prefork, _maxChildren, _daemonize, _pidFile, _errorLog, _accessLog, _scoreboard, _requireRoot,
             _autoReloadEvery, _maxRequests, _killOnDisconnect, _cancelOnDisconnect, _user, _group, _workerConnections, _gracefulTimeout, _workerTimeout, _umask,
             _minSpare, _idleTimeout, _controlSocket, _controlPort, _crashOnStart, _crashOnStartIf,
         };
@@ -91,10 +92,10 @@ internal sealed class HelloCommandLine
     public bool TryBuildOptions(ParseResult parsed, out PreforkOptions? options, out string? problem)
     {
         options = null;
-        List<IPEndPoint> endpoints = [];
+        List<EndPoint> endpoints = [];
         foreach (string text in parsed.GetValue(_listen) ?? [])
         {
-            if (!ListenAddress.TryParse(text, out IPEndPoint? endpoint, out string? why))
+            if (!ListenAddress.TryParseEndPoint(text, out EndPoint? endpoint, out string? why))
             {
                 problem = $"--listen: {why}";
                 return false;
@@ -102,6 +103,18 @@ internal sealed class HelloCommandLine
 
             endpoints.Add(endpoint!);
         }
+
+        string socketModeText = parsed.GetValue(_socketMode) ?? "0660";
+        if (socketModeText.Length is 0 or > 4 || socketModeText.Any(c => c is < '0' or > '7'))
+        {
+            problem = $"--socket-mode: must be octal digits such as 0660 (got '{socketModeText}')";
+            return false;
+        }
+
+        var socketMode = (UnixFileMode)Convert.ToInt32(socketModeText, 8);
+
+        // The children's account owns the unix: sockets too (when root), so its group, nginx's, connects.
+        string? user = parsed.GetValue(_user), group = parsed.GetValue(_group);
 
         int workerConnections = parsed.GetValue(_workerConnections);
         if (workerConnections < 1)
@@ -136,8 +149,8 @@ internal sealed class HelloCommandLine
             RequireRoot = parsed.GetValue(_requireRoot),
             AutoReloadCheckEvery = autoReload is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
             MaxRequestsPerChild = parsed.GetValue(_maxRequests),
-            User = parsed.GetValue(_user),
-            Group = parsed.GetValue(_group),
+            User = user,
+            Group = group,
             Umask = (UnixFileMode)Convert.ToInt32(umaskText, 8),
             GracefulTimeout = TimeSpan.FromSeconds(graceful),
             WorkerTimeout = workerTimeout is { } timeout ? TimeSpan.FromSeconds(timeout) : null,
@@ -145,7 +158,7 @@ internal sealed class HelloCommandLine
             IdleTimeout = TimeSpan.FromSeconds(parsed.GetValue(_idleTimeout)),
             AfterInit = (master, _) =>
             {
-                master.ListenTcpUnlessPassed(endpoints);
+                master.ListenUnlessPassed(endpoints, socketMode, user, group);
                 return Task.CompletedTask;
             },
             MainLoop = worker => worker.RunAcceptLoopAsync(new HelloConnectionHandler(worker).ServeAsync, acceptOptions),

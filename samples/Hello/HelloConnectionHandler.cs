@@ -30,7 +30,12 @@ internal sealed class HelloConnectionHandler
     public ValueTask ServeAsync(AcceptedConnection connection)
     {
         Socket socket = connection.Socket;
-        socket.NoDelay = true;
+        if (socket.AddressFamily != AddressFamily.Unix)
+        {
+            // A Unix socket has no Nagle delay to turn off (and refuses the option).
+            socket.NoDelay = true;
+        }
+
         socket.ReceiveTimeout = (int)ReceiveSlice.TotalMilliseconds;
         byte[] buffer = ArrayPool<byte>.Shared.Rent(MaxHeadBytes);
         try

@@ -34,11 +34,12 @@ internal sealed class KestrelHelloCommandLine
 
     private readonly Option<string[]> _listen = new("--listen")
     {
-        Description = "HOST:PORT to listen on; repeat for more ([::1]:PORT for IPv6)",
+        Description = "HOST:PORT or unix:PATH to listen on; repeat for more ([::1]:PORT for IPv6)",
         DefaultValueFactory = _ => ["127.0.0.1:8081"],
         AllowMultipleArgumentsPerToken = false,
     };
 
+    private readonly Option<string> _socketMode = new("--socket-mode") { Description = "mode of the unix: sockets of --listen, octal", DefaultValueFactory = _ => "0660" };
     private readonly Option<int> _prefork = new("--prefork") { Description = "Kestrel children to keep (0: serve from one process)", DefaultValueFactory = _ => 3 };
     private readonly Option<int> _maxChildren = new("--max-children") { Description = "ceiling for the pool when every child is busy", DefaultValueFactory = _ => 150 };
     private readonly Option<bool> _daemonize = new("--daemonize") { Description = "detach and run in the background (needs --pid-file and --error-log)" };
@@ -56,7 +57,7 @@ internal sealed class KestrelHelloCommandLine
     {
         Root = new RootCommand("KestrelHello: a minimal API served by preforked Kestrel children, built on Prefork.AspNetCore.")
         {
-            _listen, _prefork, _maxChildren, _daemonize, _pidFile, _errorLog, _scoreboard, _controlSocket, _controlPort, _maxRequests, _gracefulTimeout, _autoReloadEvery, _busyAt,
+            _listen, _socketMode, _prefork, _maxChildren, _daemonize, _pidFile, _errorLog, _scoreboard, _controlSocket, _controlPort, _maxRequests, _gracefulTimeout, _autoReloadEvery, _busyAt,
         };
     }
 
@@ -71,10 +72,10 @@ internal sealed class KestrelHelloCommandLine
     public bool TryBuildOptions(ParseResult parsed, out PreforkOptions? options, out string? problem)
     {
         options = null;
-        List<IPEndPoint> endpoints = [];
+        List<EndPoint> endpoints = [];
         foreach (string text in parsed.GetValue(_listen) ?? [])
         {
-            if (!ListenAddress.TryParse(text, out IPEndPoint? endpoint, out string? why))
+            if (!ListenAddress.TryParseEndPoint(text, out EndPoint? endpoint, out string? why))
             {
                 problem = $"--listen: {why}";
                 return false;
@@ -82,6 +83,15 @@ internal sealed class KestrelHelloCommandLine
 
             endpoints.Add(endpoint!);
         }
+
+        string socketModeText = parsed.GetValue(_socketMode) ?? "0660";
+        if (socketModeText.Length is 0 or > 4 || socketModeText.Any(c => c is < '0' or > '7'))
+        {
+            problem = $"--socket-mode: must be octal digits such as 0660 (got '{socketModeText}')";
+            return false;
+        }
+
+        var socketMode = (UnixFileMode)Convert.ToInt32(socketModeText, 8);
 
         int busyAt = parsed.GetValue(_busyAt);
         if (busyAt < 1)
@@ -107,7 +117,7 @@ internal sealed class KestrelHelloCommandLine
             AutoReloadCheckEvery = autoReload is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
             AfterInit = (master, _) =>
             {
-                master.ListenTcpUnlessPassed(endpoints);
+                master.ListenUnlessPassed(endpoints, socketMode);
                 return Task.CompletedTask;
             },
 

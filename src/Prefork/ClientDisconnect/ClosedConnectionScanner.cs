@@ -16,18 +16,22 @@ internal sealed class ClosedConnectionScanner
     private readonly Dictionary<ulong, CloseWaitSocket> _unclaimed = [];
     private readonly List<ulong> _inodes = [];
     private readonly List<ClosedConnection> _found = [];
+    private readonly Func<IReadOnlyList<(uint Inode, uint Device, string Path)>> _unixListeners;
+    private readonly List<UnixSocketInfo> _unixSockets = [];
+    private readonly byte[] _unixBuffer = new byte[32 * 1024];
 
     /// <summary>netlink sock_diag, falling back to <c>/proc/net/tcp</c> if netlink fails.</summary>
     public ClosedConnectionScanner()
-        : this(PreferredCloseWaitSource.CreateDefault(), "/proc")
+        : this(PreferredCloseWaitSource.CreateDefault(), "/proc", () => ListenerSet.UnixFiles)
     {
     }
 
-    // For testing: a given source, and the procfs mount holding <pid>/fd.
-    internal ClosedConnectionScanner(ICloseWaitSource source, string procRoot)
+    // For testing: a given source, the procfs mount holding <pid>/fd, and the Unix listeners' files.
+    internal ClosedConnectionScanner(ICloseWaitSource source, string procRoot, Func<IReadOnlyList<(uint Inode, uint Device, string Path)>>? unixListeners = null)
     {
         _source = source;
         _procRoot = procRoot;
+        _unixListeners = unixListeners ?? (() => []);
     }
 
     /// <summary>Which source answers now: <c>netlink</c> or <c>proc</c>.</summary>
@@ -59,6 +63,8 @@ internal sealed class ClosedConnectionScanner
             _unclaimed.TryAdd(socket.Inode, socket);
         }
 
+        CollectUnix();
+
         for (int i = 0; i < children.Count && _unclaimed.Count > 0; i++)
         {
             (int pid, int slot) = children[i];
@@ -76,5 +82,40 @@ internal sealed class ClosedConnectionScanner
         }
 
         return _found;
+    }
+
+    /// <summary>
+    /// Unix connections accepted on the daemon's listeners whose client has closed. sock_diag filters by
+    /// state only, so every established Unix socket of the machine is listed and the rest is done here:
+    /// an accepted socket carries its listener's file (UNIX_DIAG_VFS), which says it is ours, and its
+    /// shutdown bits (UNIX_DIAG_SHUTDOWN), which say its client closed.
+    /// </summary>
+    /// <exception cref="IOException">sock_diag for AF_UNIX is not available; there is no other source.</exception>
+    private void CollectUnix()
+    {
+        IReadOnlyList<(uint Inode, uint Device, string Path)> listeners = _unixListeners();
+        if (listeners.Count == 0)
+        {
+            return;
+        }
+
+        _unixSockets.Clear();
+        UnixSockDiag.Collect(_unixBuffer, [UnixSocketInfo.Established], _unixSockets);
+        foreach (UnixSocketInfo socket in _unixSockets)
+        {
+            if (!socket.PeerGone || socket.FileInode == 0)
+            {
+                continue;
+            }
+
+            foreach ((uint inode, uint device, string path) in listeners)
+            {
+                if (socket.FileInode == inode && socket.FileDevice == device)
+                {
+                    _unclaimed.TryAdd(socket.Inode, CloseWaitSocket.Unix(socket.Inode, path));
+                    break;
+                }
+            }
+        }
     }
 }

@@ -108,7 +108,7 @@ internal sealed record UserAccount(string UserName, uint UserId, string? GroupNa
         }
     }
 
-    private static unsafe uint? LookUpGroup(string groupName)
+    internal static unsafe uint? LookUpGroup(string groupName)
     {
         for (int size = InitialBufferSize; ; size *= 2)
         {

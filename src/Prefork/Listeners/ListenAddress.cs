@@ -1,11 +1,51 @@
 using System.Globalization;
 using System.Net;
+using System.Net.Sockets;
 
 namespace Prefork;
 
-/// <summary>Parses the <c>HOST:PORT</c> and <c>[V6]:PORT</c> forms operators write for a listening address.</summary>
+/// <summary>Parses the <c>HOST:PORT</c>, <c>[V6]:PORT</c> and <c>unix:PATH</c> forms operators write for a listening address.</summary>
 public static class ListenAddress
 {
+    /// <summary>What starts a Unix socket path, as gunicorn's <c>--bind unix:PATH</c> and nginx's <c>http://unix:PATH</c>.</summary>
+    public const string UnixPrefix = "unix:";
+
+    /// <summary>
+    /// Parses <paramref name="text"/> into an <see cref="IPEndPoint"/> or, for <c>unix:PATH</c>, a
+    /// <see cref="UnixDomainSocketEndPoint"/> with the full path (relative paths are taken from the
+    /// current directory now, since a daemonized master later works from /); or says in
+    /// <paramref name="problem"/> why it is not an address to listen on.
+    /// </summary>
+    public static bool TryParseEndPoint(string text, out EndPoint? endpoint, out string? problem)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (!text.StartsWith(UnixPrefix, StringComparison.Ordinal))
+        {
+            bool parsed = TryParse(text, out IPEndPoint? ip, out problem);
+            endpoint = ip;
+            return parsed;
+        }
+
+        endpoint = null;
+        string path = text[UnixPrefix.Length..];
+        if (path.Length == 0 || path.Contains('\0', StringComparison.Ordinal))
+        {
+            problem = $"'{text}': give a path after unix:, as unix:/run/app.sock";
+            return false;
+        }
+
+        string full = Path.GetFullPath(path);
+        if (UnixSocketFile.CheckLength(full) is { } tooLong)
+        {
+            problem = $"'{text}': {full} {tooLong}";
+            return false;
+        }
+
+        endpoint = new UnixDomainSocketEndPoint(full);
+        problem = null;
+        return true;
+    }
+
     /// <summary>Parses <paramref name="text"/>, or says in <paramref name="problem"/> why it is not an address to listen on.</summary>
     public static bool TryParse(string text, out IPEndPoint? endpoint, out string? problem)
     {

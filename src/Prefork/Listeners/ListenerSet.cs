@@ -15,10 +15,76 @@ internal sealed class ListenerSet : IDisposable
     internal const int SoReuseAddr = 2;
     private readonly List<Socket> _sockets = [];
     private readonly List<Socket> _passed = [];
+    private readonly List<UnixListener> _unix = [];
+    private static readonly Lock UnixFilesGate = new();
+    private static (uint Inode, uint Device, string Path)[] s_unixFiles = [];
 
     public IReadOnlyList<Socket> Sockets => _sockets;
 
+    /// <summary>
+    /// How operators know a listener: its address, or for a Unix socket the path it was asked for (the
+    /// kernel names it after the private folder it was bound in before the rename into place).
+    /// </summary>
+    public string Describe(Socket socket) =>
+        _unix.Find(u => u.Socket == socket) is { } unix ? $"unix:{unix.Path}" : socket.LocalEndPoint?.ToString() ?? "?";
+
     public IEnumerable<int> Descriptors => _sockets.Select(s => (int)s.SafeHandle.DangerousGetHandle());
+
+    /// <summary>
+    /// The files this process's Unix listeners answer at, for the client-disconnect scan: the master
+    /// loop builds that scan from the listening ports alone (Master/ClientWatch.cs), so the paths travel here.
+    /// </summary>
+    internal static IReadOnlyList<(uint Inode, uint Device, string Path)> UnixFiles
+    {
+        get
+        {
+            lock (UnixFilesGate)
+            {
+                return s_unixFiles;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Binds a Unix socket at <paramref name="path"/>, unless a passed socket (an upgrade's, systemd's)
+    /// is already bound to the file there: that one holds the waiting clients.
+    /// </summary>
+    /// <exception cref="ListenException">The path cannot hold the socket.</exception>
+    public Socket BindUnix(string path, int backlog, UnixFileMode mode, (uint Uid, uint Gid)? owner)
+    {
+        if (ClaimPassedUnix(path) is { } passed)
+        {
+            return passed;
+        }
+
+        UnixListener listener;
+        try
+        {
+            listener = UnixListener.Bind(path, backlog, mode, owner);
+        }
+        catch (IOException e)
+        {
+            throw new ListenException(path, e.Message, e);
+        }
+
+        _sockets.Add(listener.Socket);
+        AddUnix(listener);
+        return listener.Socket;
+    }
+
+    /// <summary>The passed socket bound to the file at <paramref name="path"/>, now known by that path; null when none is.</summary>
+    public Socket? ClaimPassedUnix(string path)
+    {
+        if (UnixListener.Match(_passed, path, removeAtExit: true) is not { } listener)
+        {
+            return null;
+        }
+
+        _passed.Remove(listener.Socket);
+        _unix.RemoveAll(u => u.Socket == listener.Socket);
+        AddUnix(listener);
+        return listener.Socket;
+    }
 
     public Socket Bind(IPEndPoint endpoint, int backlog)
     {
@@ -74,6 +140,27 @@ internal sealed class ListenerSet : IDisposable
     {
         Add(socket);
         _passed.Add(socket);
+
+        // systemd binds at the path itself: its socket is known by its name until the program claims it.
+        if (socket.AddressFamily == AddressFamily.Unix && socket.LocalEndPoint?.ToString() is { Length: > 0 } name
+            && name[0] == '/' && UnixListener.Match([socket], name, removeAtExit: false) is { } listener)
+        {
+            AddUnix(listener);
+        }
+    }
+
+    private void AddUnix(UnixListener listener)
+    {
+        _unix.Add(listener);
+        PublishUnixFiles();
+    }
+
+    private void PublishUnixFiles()
+    {
+        lock (UnixFilesGate)
+        {
+            s_unixFiles = [.. _unix.Select(u => ((uint)u.FileInode, u.FileDevice, u.Path))];
+        }
     }
 
     public string ToEnvironmentValue() =>
@@ -100,7 +187,10 @@ internal sealed class ListenerSet : IDisposable
         return set;
     }
 
-    /// <summary>Closes this process's descriptors. Never Shutdown(): that would stop the listener for every process.</summary>
+    /// <summary>
+    /// Closes this process's descriptors. Never Shutdown(): that would stop the listener for every process.
+    /// A Unix socket's file goes with the last process that listens on it (see <see cref="UnixListener.RemoveIfStale"/>).
+    /// </summary>
     public void Dispose()
     {
         foreach (Socket socket in _sockets)
@@ -109,6 +199,14 @@ internal sealed class ListenerSet : IDisposable
         }
 
         _sockets.Clear();
+        foreach (UnixListener listener in _unix)
+        {
+            // A file that cannot be removed is left for the next start, which replaces it as stale.
+            _ = listener.RemoveIfStale();
+        }
+
+        _unix.Clear();
+        PublishUnixFiles();
     }
 }
 
@@ -122,8 +220,18 @@ public sealed class ListenException : Exception
         Endpoint = endpoint;
     }
 
-    /// <summary>The address that could not be bound.</summary>
-    public IPEndPoint Endpoint { get; }
+    /// <summary>Creates the exception for a Unix socket path.</summary>
+    public ListenException(string unixPath, string reason, Exception inner)
+        : base($"cannot listen on unix:{unixPath}: {reason}", inner)
+    {
+        UnixPath = unixPath;
+    }
+
+    /// <summary>The TCP address that could not be bound; null for a Unix socket.</summary>
+    public IPEndPoint? Endpoint { get; }
+
+    /// <summary>The Unix socket path that could not be bound; null for a TCP address.</summary>
+    public string? UnixPath { get; }
 
     private static string Format(IPEndPoint endpoint) =>
         endpoint.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{endpoint.Address}]:{endpoint.Port}" : endpoint.ToString();

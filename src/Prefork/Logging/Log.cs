@@ -115,7 +115,23 @@ internal static partial class Log
 
     // Client disconnects (master): 100-109.
     [LoggerMessage(100, LogLevel.Information, "client went away: child pid {Pid}, slot {Slot}, {Proto} {LocalHost}:{LocalPort} <- {ForeignHost}:{ForeignPort}")]
-    public static partial void ClientWentAway(ILogger logger, int pid, int slot, string proto, string localHost, int localPort, string foreignHost, int foreignPort);
+    private static partial void ClientWentAwayInet(ILogger logger, int pid, int slot, string proto, string localHost, int localPort, string foreignHost, int foreignPort);
+
+    // A Unix client has no address, and a path is not HOST:PORT.
+    [LoggerMessage(103, LogLevel.Information, "client went away: child pid {Pid}, slot {Slot}, unix {Path}")]
+    private static partial void ClientWentAwayUnix(ILogger logger, int pid, int slot, string path);
+
+    public static void ClientWentAway(ILogger logger, int pid, int slot, string proto, string localHost, int localPort, string foreignHost, int foreignPort)
+    {
+        if (proto == "unix")
+        {
+            ClientWentAwayUnix(logger, pid, slot, localHost);
+        }
+        else
+        {
+            ClientWentAwayInet(logger, pid, slot, proto, localHost, localPort, foreignHost, foreignPort);
+        }
+    }
 
     [LoggerMessage(101, LogLevel.Warning, "cannot check for clients that went away: {Message}")]
     public static partial void ClientCheckFailed(ILogger logger, string message);

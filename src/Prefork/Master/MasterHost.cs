@@ -251,7 +251,7 @@ internal sealed class MasterHost : IDaemonControl, IDisposable
             var pages = new ControlPages(
                 new ScoreboardReader(scoreboard),
                 _counters,
-                () => [.. listeners.Sockets.Select(s => new Status.ListenerQueue(s.LocalEndPoint?.ToString() ?? "?", ListenQueue.Length(s)))]);
+                () => [.. listeners.Sockets.Select(s => new Status.ListenerQueue(listeners.Describe(s), ListenQueue.Length(s)))]);
             return ControlServer.Start(_options, pages, _logger, _handover?.Control);
         }
         catch (PreforkOptionsException e)
@@ -321,5 +321,5 @@ internal sealed class MasterHost : IDaemonControl, IDisposable
     }
 
     private static string Describe(ListenerSet listeners) =>
-        listeners.Sockets.Count == 0 ? "no sockets" : string.Join(", ", listeners.Sockets.Select(s => s.LocalEndPoint?.ToString()));
+        listeners.Sockets.Count == 0 ? "no sockets" : string.Join(", ", listeners.Sockets.Select(listeners.Describe));
 }

@@ -32,19 +32,42 @@ internal static class Http
         }
     }
 
-    public static async Task<Socket> ConnectAsync(int port, IPAddress? address = null)
+    public static Task<Socket> ConnectAsync(int port, IPAddress? address = null) =>
+        ConnectAsync(new IPEndPoint(address ?? IPAddress.Loopback, port));
+
+    /// <summary>Connects to a TCP address or, given a <see cref="UnixDomainSocketEndPoint"/>, a Unix socket.</summary>
+    public static async Task<Socket> ConnectAsync(EndPoint endpoint)
     {
-        address ??= IPAddress.Loopback;
-        var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        var socket = endpoint is UnixDomainSocketEndPoint
+            ? new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified)
+            : new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            await socket.ConnectAsync(new IPEndPoint(address, port)).ConfigureAwait(false);
+            await socket.ConnectAsync(endpoint).ConfigureAwait(false);
             return socket;
         }
         catch
         {
             socket.Dispose();
             throw;
+        }
+    }
+
+    public static async Task<HttpAnswer> GetAsync(EndPoint endpoint, string path, TimeSpan? timeout = null)
+    {
+        using var socket = await ConnectAsync(endpoint).ConfigureAwait(false);
+        return await RequestAsync(socket, path, keepAlive: false, timeout ?? TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+    }
+
+    public static async Task<HttpAnswer?> TryGetAsync(EndPoint endpoint, string path)
+    {
+        try
+        {
+            return await GetAsync(endpoint, path, TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is SocketException or IOException or OperationCanceledException or FormatException)
+        {
+            return null;
         }
     }
 

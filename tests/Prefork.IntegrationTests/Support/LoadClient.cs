@@ -1,8 +1,9 @@
+using System.Net;
 using System.Net.Sockets;
 
 namespace Prefork.IntegrationTests.Support;
 
-/// <summary>A bounded load on 127.0.0.1: N connections sending GET / until told to stop, counting every failure.</summary>
+/// <summary>A bounded load on 127.0.0.1 or a Unix socket: N connections sending GET / until told to stop, counting every failure.</summary>
 internal sealed class LoadClient
 {
     private long _ok;
@@ -30,9 +31,12 @@ internal sealed class LoadClient
     /// <param name="stop">Ends the load.</param>
     /// <param name="patience">How long a client waits for an answer before it gives up and reconnects.</param>
     public Task RunAsync(int port, int connections, bool keepAlive, CancellationToken stop, TimeSpan? patience = null) =>
-        Task.WhenAll(Enumerable.Range(0, connections).Select(_ => Task.Run(() => OneConnectionAsync(port, keepAlive, patience ?? TimeSpan.FromSeconds(10), stop))));
+        RunAsync(new IPEndPoint(IPAddress.Loopback, port), connections, keepAlive, stop, patience);
 
-    private async Task OneConnectionAsync(int port, bool keepAlive, TimeSpan patience, CancellationToken stop)
+    public Task RunAsync(EndPoint endpoint, int connections, bool keepAlive, CancellationToken stop, TimeSpan? patience = null) =>
+        Task.WhenAll(Enumerable.Range(0, connections).Select(_ => Task.Run(() => OneConnectionAsync(endpoint, keepAlive, patience ?? TimeSpan.FromSeconds(10), stop))));
+
+    private async Task OneConnectionAsync(EndPoint endpoint, bool keepAlive, TimeSpan patience, CancellationToken stop)
     {
         Socket? socket = null;
         try
@@ -41,7 +45,7 @@ internal sealed class LoadClient
             {
                 try
                 {
-                    socket ??= await Http.ConnectAsync(port).ConfigureAwait(false);
+                    socket ??= await Http.ConnectAsync(endpoint).ConfigureAwait(false);
                     HttpAnswer answer = await Http.RequestAsync(socket, "/", keepAlive, patience).ConfigureAwait(false);
                     if (answer.Status != 200)
                     {

@@ -13,11 +13,20 @@ internal sealed class PassedSocket : IDisposable
     // bash is on every machine the tests run on; exec keeps the shell's pid, so $$ is the daemon's pid.
     private const string ExecWithSocket = "export LISTEN_FDS=1 LISTEN_PID=$$; fd=$1; shift; exec \"$@\" 3<&\"$fd\"";
 
-    private readonly Socket _listener = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+    private readonly Socket _listener;
 
     public PassedSocket()
     {
+        _listener = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        _listener.Listen(128);
+    }
+
+    /// <summary>A Unix socket bound at <paramref name="path"/>, as <c>ListenStream=/run/app.sock</c> makes one.</summary>
+    public PassedSocket(string path)
+    {
+        _listener = new(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        _listener.Bind(new UnixDomainSocketEndPoint(path));
         _listener.Listen(128);
     }
 

@@ -1,3 +1,5 @@
+using System.Net;
+
 namespace Prefork.IntegrationTests.Support;
 
 /// <summary>Sends HUPs to a serving daemon while a load runs, and checks each reload replaced every child.</summary>
@@ -5,12 +7,18 @@ internal static class ReloadUnderLoad
 {
     private const int SIGHUP = 1;
 
+    /// <param name="daemon">The daemon to reload.</param>
+    /// <param name="children">Its pool size.</param>
+    /// <param name="reloads">How many HUPs, one after the other's end.</param>
+    /// <param name="keepAlive">Whether the load keeps its connections.</param>
+    /// <param name="liveness">How long one reload may take.</param>
+    /// <param name="endpoint">Where the load goes (a Unix socket, a proxy in front); the daemon's port when null.</param>
     /// <returns>The load's result, for the caller's assertions on failures.</returns>
-    public static async Task<LoadClient> RunAsync(HelloDaemon daemon, int children, int reloads, bool keepAlive, TimeSpan liveness)
+    public static async Task<LoadClient> RunAsync(HelloDaemon daemon, int children, int reloads, bool keepAlive, TimeSpan liveness, EndPoint? endpoint = null)
     {
         var load = new LoadClient();
         using var stop = new CancellationTokenSource();
-        Task running = load.RunAsync(daemon.Port, connections: 8, keepAlive, stop.Token);
+        Task running = load.RunAsync(endpoint ?? new IPEndPoint(IPAddress.Loopback, daemon.Port), connections: 8, keepAlive, stop.Token);
         try
         {
             for (int reload = 1; reload <= reloads; reload++)

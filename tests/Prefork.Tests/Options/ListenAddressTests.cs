@@ -27,4 +27,31 @@ public sealed class ListenAddressTests
         Assert.False(ListenAddress.TryParse(text, out _, out string? problem));
         Assert.Contains(reasonContains, problem, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void UnixPaths_AreTakenWhole_AndMadeAbsolute_TcpStillParses()
+    {
+        Assert.True(ListenAddress.TryParseEndPoint("unix:/run/app.sock", out EndPoint? unix, out string? problem), problem);
+        Assert.Equal("/run/app.sock", Assert.IsType<System.Net.Sockets.UnixDomainSocketEndPoint>(unix).ToString());
+        Assert.True(ListenAddress.TryParseEndPoint("unix:app.sock", out EndPoint? relative, out problem), problem);
+        Assert.Equal(Path.GetFullPath("app.sock"), relative!.ToString());
+        Assert.True(ListenAddress.TryParseEndPoint("127.0.0.1:8080", out EndPoint? tcp, out problem), problem);
+        Assert.Equal(new IPEndPoint(IPAddress.Loopback, 8080), tcp);
+    }
+
+    [Theory]
+    [InlineData("unix:", "give a path")]
+    [InlineData("nonsense", "HOST:PORT")]
+    public void RefusesEndPoints_WithAReason(string text, string reasonContains)
+    {
+        Assert.False(ListenAddress.TryParseEndPoint(text, out _, out string? problem));
+        Assert.Contains(reasonContains, problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AUnixPathTooLongForSunPath_IsRefusedAtParse()
+    {
+        Assert.False(ListenAddress.TryParseEndPoint("unix:/" + new string('a', 120) + ".sock", out _, out string? problem));
+        Assert.Contains("too long for a Unix socket", problem, StringComparison.Ordinal);
+    }
 }

@@ -1,0 +1,78 @@
+using System.Net.Sockets;
+using Prefork.ClientDisconnects;
+using Prefork.Tests.Daemon;
+
+namespace Prefork.Tests.Listeners;
+
+/// <summary>Unix listeners: made like the control socket, tied to their file by inode, removed only when nobody listens.</summary>
+public sealed class UnixListenerTests : IDisposable
+{
+    private readonly TempDirectory _folder = new();
+
+    public void Dispose() => _folder.Dispose();
+
+    [Fact]
+    public void Bind_GivesTheMode_AndSockDiagTiesTheSocketToItsFile()
+    {
+        string path = _folder.File("app.sock");
+        UnixListener listener = UnixListener.Bind(path, 16, UnixListener.DefaultMode, owner: null);
+        using (listener.Socket)
+        {
+            Assert.Equal(UnixListener.DefaultMode, File.GetUnixFileMode(path));
+            List<UnixSocketInfo> listening = [];
+            UnixSockDiag.Collect(new byte[32 * 1024], [UnixSocketInfo.Listening], listening);
+            Assert.True(listening.Exists(l => l.FileInode == (uint)listener.FileInode && l.FileDevice == listener.FileDevice), $"{listener.FileInode} {listener.FileDevice}: {string.Join(", ", listening.Take(5))} of {listening.Count}");
+
+            // A passed copy of the socket (what a new master of an upgrade holds) is recognised by its file.
+            Assert.Same(listener.Socket, UnixListener.Match([listener.Socket], path, removeAtExit: true)?.Socket);
+        }
+    }
+
+    [Fact]
+    public void RemoveIfStale_KeepsTheFileWhileAnotherCopyListens_ThenRemovesIt()
+    {
+        string path = _folder.File("app.sock");
+        UnixListener listener = UnixListener.Bind(path, 16, UnixListener.DefaultMode, owner: null);
+        using var copy = new Socket(new SafeSocketHandle(Interop.Dup2((int)listener.Socket.SafeHandle.DangerousGetHandle(), 777), ownsHandle: true));
+        listener.Socket.Dispose();
+        Assert.Null(listener.RemoveIfStale());
+        Assert.True(File.Exists(path));
+        copy.Dispose();
+        Assert.Null(listener.RemoveIfStale());
+        Assert.False(File.Exists(path));
+    }
+
+    [Fact]
+    public void TheScanner_FindsTheAcceptedConnectionWhoseClientClosed_OnlyThatOne_WithTheListenersPath()
+    {
+        string path = _folder.File("app.sock");
+        UnixListener listener = UnixListener.Bind(path, 16, UnixListener.DefaultMode, owner: null);
+        using Socket listening = listener.Socket;
+        var scanner = new ClosedConnectionScanner(new NoTcp(), "/proc", () => [((uint)listener.FileInode, listener.FileDevice, path)]);
+        using var open = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        open.Connect(new UnixDomainSocketEndPoint(path));
+        using Socket stillServed = listening.Accept();
+        var leaving = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        leaving.Connect(new UnixDomainSocketEndPoint(path));
+        using Socket abandoned = listening.Accept();
+        Assert.Empty(scanner.Scan([(Environment.ProcessId, 0)], new HashSet<int>()));
+
+        leaving.Dispose();
+        ClosedConnection found = Assert.Single(scanner.Scan([(Environment.ProcessId, 0)], new HashSet<int>()));
+        ClientDisconnect disconnect = found.ToClientDisconnect();
+        Assert.Equal(("unix", path, 0), (disconnect.Proto, disconnect.LocalHost, disconnect.LocalPort));
+        Assert.Equal(SocketInode(abandoned), disconnect.SocketInode);
+    }
+
+    private static ulong SocketInode(Socket socket) =>
+        Interop.Statx((int)socket.SafeHandle.DangerousGetHandle(), string.Empty, Interop.AT_EMPTY_PATH, Interop.STATX_INO, out Interop.StatxResult found) == 0 ? found.Inode : 0;
+
+    private sealed class NoTcp : ICloseWaitSource
+    {
+        public string Name => "none";
+
+        public void Collect(List<CloseWaitSocket> into)
+        {
+        }
+    }
+}
