@@ -54,7 +54,9 @@ public sealed partial class TemplateAppTests(TemplateApps apps) : IClassFixture<
             pids.UnionWith(answers.Select(a => int.Parse(a.Body, CultureInfo.InvariantCulture)));
         }
 
-        Assert.Equal(children.ToHashSet(), pids);
+        // Three distinct children answered, all of this daemon's (the burst may have grown the pool by a spare).
+        Assert.True(pids.Count >= 3, $"only {pids.Count} children answered");
+        Assert.Subset(children.Union(daemon.Children()).ToHashSet(), pids);
         Assert.Equal(TemplateApps.Greeting, (await Http.GetAsync(port.Port, "/greeting")).Body);
 
         await ReloadUnderLoad.RunAsync(daemon, children: 3, reloads: 10, keepAlive: true, Liveness);
