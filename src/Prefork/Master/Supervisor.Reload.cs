@@ -138,7 +138,7 @@ internal sealed partial class Supervisor
             return;
         }
 
-        Log.CodeChanged(Logger, checkedCode.ChangedFiles, string.Join(", ", Options.AutoReloadPaths.DefaultIfEmpty(AppContext.BaseDirectory)));
+        Log.CodeChanged(Logger, checkedCode.ChangedFiles, string.Join(", ", Options.AutoReloadPaths.Count > 0 ? Options.AutoReloadPaths : CodeWatch.DefaultRoots()));
         if (Options.AutoReloadHandler is not { } handler)
         {
             BeginReload("auto-reload: the program changed on disk");
