@@ -152,7 +152,7 @@ public sealed class CoreLifecycleTests
         await using HelloDaemon daemon = HelloDaemon.StartWith(
             "bash",
             ["-c", "trap '' HUP USR1; exec \"$@\"", "bash", SampleBuild.Muxer, SampleBuild.HelloDll],
-            ["--prefork", "2", "--max-children", "2"]);
+            ["--prefork", "2"]);
         await daemon.WaitUntilServingAsync(2);
         HashSet<int> first = [.. daemon.Children()];
 
