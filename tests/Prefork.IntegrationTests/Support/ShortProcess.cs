@@ -5,6 +5,25 @@ namespace Prefork.IntegrationTests.Support;
 /// <summary>Runs a short-lived program (the `prefork` tool, a test helper, a build) to completion, killing it and its children if it hangs.</summary>
 internal static class ShortProcess
 {
+    // A helper still running when the test run ends (a build started early for tests the run then did
+    // not include) is ended with it: no process a test started outlives the run.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, Process> Running = new();
+
+    static ShortProcess() => AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+    {
+        foreach (Process process in Running.Values)
+        {
+            try
+            {
+                process.Kill(entireProcessTree: true);
+            }
+            catch (InvalidOperationException)
+            {
+                // It ended on its own meanwhile.
+            }
+        }
+    };
+
     public static Task<(int Exit, string Output, string Error)> RunCliAsync(params string[] arguments) =>
         RunAsync(SampleBuild.CliDll, arguments, TimeSpan.FromSeconds(60));
 
@@ -41,6 +60,19 @@ internal static class ShortProcess
         }
 
         using Process process = Process.Start(info)!;
+        Running[process.Id] = process;
+        try
+        {
+            return await WaitAsync(process, timeout).ConfigureAwait(false);
+        }
+        finally
+        {
+            Running.TryRemove(process.Id, out _);
+        }
+    }
+
+    private static async Task<(int Exit, string Output, string Error)> WaitAsync(Process process, TimeSpan timeout)
+    {
         Task<string> output = process.StandardOutput.ReadToEndAsync();
         Task<string> error = process.StandardError.ReadToEndAsync();
         using var cancel = new CancellationTokenSource(timeout);
