@@ -82,6 +82,9 @@ internal static partial class Log
     [LoggerMessage(113, LogLevel.Information, "reload requested ({Reason}) while generation {Generation} is starting: it will serve this request too")]
     public static partial void ReloadCoalesced(ILogger logger, string reason, int generation);
 
+    [LoggerMessage(115, LogLevel.Information, "reload requested ({Reason}) while generation {Generation} is starting from an earlier build: generation {Next} replaces it ({Stopped} of its children not ready yet stop now)")]
+    public static partial void ReloadSuperseded(ILogger logger, string reason, int generation, int next, int stopped);
+
     [LoggerMessage(114, LogLevel.Information, "auto-reload: {Count} changed files under {Root}, stable for one more check")]
     public static partial void CodeChanged(ILogger logger, int count, string root);
 
