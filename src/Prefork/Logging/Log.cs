@@ -92,7 +92,7 @@ internal static partial class Log
     [LoggerMessage(130, LogLevel.Information, "upgrade: started new master pid {NewPid} ({Reason}); this master {Pid} serves on until it is ready")]
     public static partial void UpgradeStarted(ILogger logger, int newPid, string reason, int pid);
 
-    [LoggerMessage(131, LogLevel.Information, "upgrade: new master pid {NewPid} is ready after {Milliseconds} ms and holds the pid file; retiring this master's {Children} children, then exiting")]
+    [LoggerMessage(131, LogLevel.Information, "upgrade: new master pid {NewPid} is ready after {Milliseconds} ms and holds the pid file; this master retires its {Children} children as the new master's come up, then exits")]
     public static partial void UpgradeHandedOver(ILogger logger, int newPid, long milliseconds, int children);
 
     [LoggerMessage(132, LogLevel.Error, "upgrade abandoned, this master {Pid} carries on and holds the pid file again: {Reason}")]
