@@ -12,7 +12,13 @@ internal sealed class HelloRebuild
     private static readonly SemaphoreSlim Gate = new(1, 1);
     private string? _output;
 
-    private HelloRebuild(string name) => Id = $"deploy-{name}-{Guid.NewGuid():N}"[..20];
+    private readonly string _name;
+
+    private HelloRebuild(string name)
+    {
+        _name = name;
+        Id = $"deploy-{name}-{Guid.NewGuid():N}"[..20];
+    }
 
     /// <summary>The second build, the one most deploy tests need.</summary>
     public static HelloRebuild Second { get; } = new("b");
@@ -43,7 +49,7 @@ internal sealed class HelloRebuild
 
     private async Task<string> BuildAsync()
     {
-        string output = Path.Combine(AppContext.BaseDirectory, $"hello-rebuild-{Id}");
+        string output = Path.Combine(AppContext.BaseDirectory, $"hello-rebuild-{_name}");
         if (Directory.Exists(output))
         {
             Directory.Delete(output, recursive: true);
