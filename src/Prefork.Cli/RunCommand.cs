@@ -128,7 +128,8 @@ internal sealed class RunCommand
 
         // A daemonized master re-runs this parse before it leaves for "/": PROGRAM keeps the launch folder.
         string folder = Environment.GetEnvironmentVariable(DaemonLauncher.LaunchDirectoryVariable) ?? Environment.CurrentDirectory;
-        if (RunProgram.Resolve(parsed.GetValue(_program) ?? [], folder, out problem) is not { } command)
+        bool daemonize = parsed.GetValue(_daemonize);
+        if (RunProgram.Resolve(parsed.GetValue(_program) ?? [], folder, daemonize, out problem) is not { } command)
         {
             return false;
         }
@@ -145,7 +146,7 @@ internal sealed class RunCommand
             MaxRequestsPerChild = parsed.GetValue(_maxRequests),
             WorkerTimeout = workerTimeout,
             GracefulTimeout = graceful ?? TimeSpan.FromSeconds(30),
-            Daemonize = parsed.GetValue(_daemonize),
+            Daemonize = daemonize,
             PidPath = parsed.GetValue(_pidFile),
             ErrorLogPath = parsed.GetValue(_errorLog),
             ScoreboardPath = parsed.GetValue(_scoreboard),

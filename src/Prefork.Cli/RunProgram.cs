@@ -19,7 +19,15 @@ internal static class RunProgram
     public const string HostingStartupsVariable = "ASPNETCORE_HOSTINGSTARTUPASSEMBLIES";
 
     /// <summary>Null with <paramref name="problem"/> saying what to fix.</summary>
-    public static WorkerCommand? Resolve(IReadOnlyList<string> programAndArguments, string folder, out string? problem)
+    /// <param name="programAndArguments">PROGRAM and its arguments.</param>
+    /// <param name="folder">What a relative PROGRAM is relative to.</param>
+    /// <param name="daemonized">
+    /// Whether the master is daemonized: an app.dll's children then start in its folder, its content root
+    /// (where a build or publish puts appsettings.json), not wherever the operator stood. Otherwise they
+    /// start where the master does, as <c>dotnet app.dll</c> would.
+    /// </param>
+    /// <param name="problem">What to fix, when null is returned.</param>
+    public static WorkerCommand? Resolve(IReadOnlyList<string> programAndArguments, string folder, bool daemonized, out string? problem)
     {
         if (programAndArguments.Count == 0 || programAndArguments[0].Length == 0)
         {
@@ -51,7 +59,7 @@ internal static class RunProgram
                 return null;
             }
 
-            return WithHook(new WorkerCommand(muxer, [assembly, .. arguments]), hook);
+            return WithHook(new WorkerCommand(muxer, [assembly, .. arguments], daemonized ? Path.GetDirectoryName(assembly) : null), hook);
         }
 
         string? executable = Executable(program, folder, Environment.GetEnvironmentVariable("PATH"));
