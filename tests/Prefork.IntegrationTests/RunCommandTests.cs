@@ -122,6 +122,25 @@ public sealed class RunCommandTests(PlainWebApp app) : IClassFixture<PlainWebApp
         await Eventually.HoldsAsync(() => !ProcFs.IsAlive(master) && !children.Any(ProcFs.IsAlive) && !File.Exists(daemon.PidPath), Liveness, () => File.ReadAllText(daemon.ErrorLogPath));
     }
 
+    [SkippableTheory]
+    [InlineData("--prefork", "0", "--prefork: must be 1 or more")]
+    [InlineData("--listen", "localhost", "--listen: ")]
+    [InlineData("--max-children", "1", "--max-children: must be at least Prefork")]
+    [InlineData("--idle-timeout", "NaN", "--idle-timeout: ")]
+    [InlineData("--program", "missing.dll", "PROGRAM: 'missing.dll' does not exist")]
+    public async Task BadInput_IsOneLineNamingTheOption_AndANonZeroExit(string option, string value, string expected)
+    {
+        Skip.If(app.Missing is not null, app.Missing);
+        string[] arguments = option == "--program" ? ["run", "--", value] : ["run", option, value, "--", app.Dll];
+        (int exit, string output, string error) = await ShortProcess.RunCliAsync(arguments);
+
+        Assert.Equal(2, exit);
+        Assert.Equal("", output);
+        string line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("prefork: error: ", line, StringComparison.Ordinal);
+        Assert.Contains(expected, line, StringComparison.Ordinal);
+    }
+
     /// <summary>`dotnet Prefork.Cli.dll run --listen 127.0.0.1:PORT options… -- PROGRAM`, started in the app's project folder.</summary>
     private HelloDaemon StartRun(string[] options, string program) =>
         HelloDaemon.StartWith(SampleBuild.Muxer, [SampleBuild.CliDll, "run"], [.. options, "--", program], workingDirectory: app.ProjectDirectory);
