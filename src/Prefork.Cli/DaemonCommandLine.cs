@@ -5,8 +5,8 @@ namespace Prefork.CommandLine;
 
 /// <summary>
 /// The options every Prefork daemon's command line shares, spelled as operators already know them from
-/// samples/Hello: <c>prefork run</c> and the samples build their <see cref="PreforkOptions"/> here (the
-/// samples compile this same file), and add what is their own. Public API only, so it compiles anywhere.
+/// samples/Hello: <c>prefork run</c> and samples/Hello build their <see cref="PreforkOptions"/> here (Hello
+/// compiles this same file), and add what is their own. Public API only, so it compiles anywhere.
 /// </summary>
 internal sealed class DaemonCommandLine
 {
