@@ -140,7 +140,7 @@ internal sealed class MasterHost : IDaemonControl, IDisposable
     {
         bool single = _options.Prefork == 0;
         using var spawner = single ? null : new Spawner(
-            WorkerCommand.ForThisProcess(),
+            _options.ChildCommand ?? WorkerCommand.ForThisProcess(),
             () => listeners.Descriptors.Append(scoreboard.Descriptor),
             _events.Writer);
         // The counters as System.Diagnostics.Metrics instruments too, for dotnet-counters and OpenTelemetry.
