@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Prefork.Daemon;
+using Prefork.Processes;
 
 namespace Prefork;
 
@@ -28,14 +29,7 @@ public static class DaemonSignals
             return false;
         }
 
-        Send(pid, Interop.SIGTERM);
-        if (await WaitForExitAsync(pid, timeout, cancellationToken).ConfigureAwait(false))
-        {
-            return true;
-        }
-
-        Send(pid, Interop.SIGKILL);
-        return await WaitForExitAsync(pid, KillWait, cancellationToken).ConfigureAwait(false)
+        return await StopEscalation.RunAsync(pid, StopEscalation.TermThenKill(timeout, KillWait), IsAlive, Send, cancellationToken).ConfigureAwait(false)
             ? true
             : throw new IOException($"pid {pid} from {pidPath} is still alive after SIGKILL");
     }
@@ -117,22 +111,6 @@ public static class DaemonSignals
                 throw new UnauthorizedAccessException($"not allowed to signal pid {pid}: run as the daemon's user or root");
             }
         }
-    }
-
-    private static async Task<bool> WaitForExitAsync(int pid, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
-        while (IsAlive(pid))
-        {
-            if (Environment.TickCount64 >= deadline)
-            {
-                return false;
-            }
-
-            await Task.Delay(PollEvery, cancellationToken).ConfigureAwait(false);
-        }
-
-        return true;
     }
 
     /// <summary>

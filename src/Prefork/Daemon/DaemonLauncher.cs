@@ -158,27 +158,8 @@ internal static class DaemonLauncher
     /// removing its pid file, which a signal would cut short); one that does not gets TERM (its children
     /// go with a stopping master), then KILL.
     /// </summary>
-    private static async Task StopAsync(Process master)
-    {
-        foreach (int signal in new[] { 0, Interop.SIGTERM, Interop.SIGKILL })
-        {
-            if (signal != 0)
-            {
-                _ = Interop.Kill(master.Id, signal);
-            }
-
-            using var grace = new CancellationTokenSource(ExitWait);
-            try
-            {
-                await master.WaitForExitAsync(grace.Token).ConfigureAwait(false);
-                return;
-            }
-            catch (OperationCanceledException)
-            {
-                // Its children carry a parent-death SIGKILL, so they follow it.
-            }
-        }
-    }
+    private static Task<bool> StopAsync(Process master) =>
+        StopEscalation.RunAsync(master, [new(0, ExitWait), .. StopEscalation.TermThenKill(ExitWait, ExitWait)]);
 
     private static void CheckCanOpen(string? logPath)
     {

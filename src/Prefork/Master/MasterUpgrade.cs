@@ -148,28 +148,7 @@ internal sealed class MasterUpgrade : IDisposable
     /// A new master that failed or was too slow goes, with its children (they watch their master):
     /// SIGTERM, then SIGKILL if it is still there after a while.
     /// </summary>
-    public async Task StopNewMasterAsync()
-    {
-        foreach (int signal in new[] { Interop.SIGTERM, Interop.SIGKILL })
-        {
-            if (_newMaster.HasExited)
-            {
-                return;
-            }
-
-            _ = Interop.Kill(NewPid, signal);
-            using var wait = new CancellationTokenSource(StopWait);
-            try
-            {
-                await _newMaster.WaitForExitAsync(wait.Token).ConfigureAwait(false);
-                return;
-            }
-            catch (OperationCanceledException)
-            {
-                // On to SIGKILL.
-            }
-        }
-    }
+    public Task<bool> StopNewMasterAsync() => StopEscalation.RunAsync(_newMaster, StopEscalation.TermThenKill(StopWait, StopWait));
 
     public void Dispose()
     {
