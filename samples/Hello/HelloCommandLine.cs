@@ -79,7 +79,7 @@ internal sealed class HelloCommandLine
 
         if (parsed.GetValue(_killOnDisconnect))
         {
-            options.OnClientDisconnect = (disconnect, daemon) =>
+            options.OnClientDisconnect = (disconnect, daemon, _) =>
             {
                 daemon.KillChild(disconnect.Pid);
                 return Task.CompletedTask;
@@ -88,7 +88,7 @@ internal sealed class HelloCommandLine
 
         else if (parsed.GetValue(_cancelOnDisconnect))
         {
-            options.OnClientDisconnect = (disconnect, daemon) =>
+            options.OnClientDisconnect = (disconnect, daemon, _) =>
             {
                 daemon.CancelConnection(disconnect);
                 return Task.CompletedTask;

@@ -28,7 +28,7 @@ internal static class HelloFaults
             case "throw":
                 options.BeforeShutdown = _ => throw new InvalidOperationException("HELLO_FAULT=throw: BeforeShutdown fails");
                 options.AutoReloadHandler = (_, _) => throw new InvalidOperationException("HELLO_FAULT=throw: AutoReloadHandler fails");
-                options.OnClientDisconnect = (_, _) => throw new InvalidOperationException("HELLO_FAULT=throw: OnClientDisconnect fails");
+                options.OnClientDisconnect = (_, _, _) => throw new InvalidOperationException("HELLO_FAULT=throw: OnClientDisconnect fails");
                 break;
             case "hang":
                 options.BeforeShutdown = _ =>

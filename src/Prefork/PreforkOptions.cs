@@ -94,8 +94,11 @@ public sealed class PreforkOptions
     /// <summary>Every child: the accept or job loop (seed: main_loop, required).</summary>
     public Func<WorkerContext, Task>? MainLoop { get; set; }
 
-    /// <summary>Master: a child's TCP client went away (seed: on_client_disconnect).</summary>
-    public Func<ClientDisconnect, IDaemonControl, Task>? OnClientDisconnect { get; set; }
+    /// <summary>
+    /// Master, off its loop: a child's client went away (seed: on_client_disconnect). The token is
+    /// cancelled when the master begins to stop.
+    /// </summary>
+    public Func<ClientDisconnect, IDaemonControl, CancellationToken, Task>? OnClientDisconnect { get; set; }
 
     /// <summary>How often the master looks for children whose client went away (default 250 ms, at least 50 ms).</summary>
     public TimeSpan ClientDisconnectCheckEvery { get; set; } = TimeSpan.FromMilliseconds(250);

@@ -12,7 +12,7 @@ namespace Prefork.Master;
 internal sealed class ClientWatch
 {
     private readonly ClientDisconnectMonitor _monitor = new();
-    private readonly Func<ClientDisconnect, IDaemonControl, Task> _hook;
+    private readonly Func<ClientDisconnect, IDaemonControl, CancellationToken, Task> _hook;
     private readonly ILogger _logger;
     private readonly IDaemonControl _control;
     private readonly HashSet<int> _listenerPorts;
@@ -58,7 +58,7 @@ internal sealed class ClientWatch
             Log.ClientWentAway(_logger, disconnect.Pid, disconnect.Slot, disconnect.Proto, disconnect.LocalHost, disconnect.LocalPort, disconnect.ForeignHost, disconnect.ForeignPort);
             try
             {
-                await _hook(disconnect, _control).ConfigureAwait(false);
+                await _hook(disconnect, _control, cancel).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
