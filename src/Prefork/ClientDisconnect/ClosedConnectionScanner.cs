@@ -21,12 +21,13 @@ internal sealed class ClosedConnectionScanner
     private readonly byte[] _unixBuffer = new byte[32 * 1024];
 
     /// <summary>netlink sock_diag, falling back to <c>/proc/net/tcp</c> if netlink fails.</summary>
-    public ClosedConnectionScanner()
-        : this(PreferredCloseWaitSource.CreateDefault(), "/proc", () => ListenerSet.UnixFiles)
+    /// <param name="unixListeners">The files the daemon's Unix listeners answer at, read at each scan.</param>
+    public ClosedConnectionScanner(Func<IReadOnlyList<(uint Inode, uint Device, string Path)>> unixListeners)
+        : this(PreferredCloseWaitSource.CreateDefault(), "/proc", unixListeners)
     {
     }
 
-    // For testing: a given source, the procfs mount holding <pid>/fd, and the Unix listeners' files.
+    // For testing: a given source and the procfs mount holding <pid>/fd.
     internal ClosedConnectionScanner(ICloseWaitSource source, string procRoot, Func<IReadOnlyList<(uint Inode, uint Device, string Path)>>? unixListeners = null)
     {
         _source = source;

@@ -16,8 +16,7 @@ internal sealed class ListenerSet : IDisposable
     private readonly List<Socket> _sockets = [];
     private readonly List<Socket> _passed = [];
     private readonly List<UnixListener> _unix = [];
-    private static readonly Lock UnixFilesGate = new();
-    private static (uint Inode, uint Device, string Path)[] s_unixFiles = [];
+    private (uint Inode, uint Device, string Path)[] _unixFiles = [];
 
     public IReadOnlyList<Socket> Sockets => _sockets;
 
@@ -31,19 +30,10 @@ internal sealed class ListenerSet : IDisposable
     public IEnumerable<int> Descriptors => _sockets.Select(s => (int)s.SafeHandle.DangerousGetHandle());
 
     /// <summary>
-    /// The files this process's Unix listeners answer at, for the client-disconnect scan: the master
-    /// loop builds that scan from the listening ports alone (Master/ClientWatch.cs), so the paths travel here.
+    /// The files this set's Unix listeners answer at, for the client-disconnect scan. A snapshot, replaced
+    /// whole when a listener comes or goes, because that scan runs off the master loop.
     /// </summary>
-    internal static IReadOnlyList<(uint Inode, uint Device, string Path)> UnixFiles
-    {
-        get
-        {
-            lock (UnixFilesGate)
-            {
-                return s_unixFiles;
-            }
-        }
-    }
+    public IReadOnlyList<(uint Inode, uint Device, string Path)> UnixFiles => Volatile.Read(ref _unixFiles);
 
     /// <summary>
     /// Binds a Unix socket at <paramref name="path"/>, unless a passed socket (an upgrade's, systemd's)
@@ -155,13 +145,8 @@ internal sealed class ListenerSet : IDisposable
         PublishUnixFiles();
     }
 
-    private void PublishUnixFiles()
-    {
-        lock (UnixFilesGate)
-        {
-            s_unixFiles = [.. _unix.Select(u => ((uint)u.FileInode, u.FileDevice, u.Path))];
-        }
-    }
+    private void PublishUnixFiles() =>
+        Volatile.Write(ref _unixFiles, [.. _unix.Select(u => ((uint)u.FileInode, u.FileDevice, u.Path))]);
 
     public string ToEnvironmentValue() =>
         string.Join(',', Descriptors.Select(fd => fd.ToString(CultureInfo.InvariantCulture)));

@@ -64,6 +64,42 @@ public sealed class UnixListenerTests : IDisposable
         Assert.Equal(SocketInode(abandoned), disconnect.SocketInode);
     }
 
+    [Fact]
+    public void TheUnixFiles_BelongToTheSetThatBoundThem_AndGoWithIt()
+    {
+        string path = _folder.File("app.sock");
+        var mine = new ListenerSet();
+        using var other = new ListenerSet();
+        Socket socket = mine.BindUnix(path, 16, UnixListener.DefaultMode, owner: null);
+
+        (uint inode, _, string named) = Assert.Single(mine.UnixFiles);
+        Assert.Equal((uint)SocketFileInode(path), inode);
+        Assert.Equal(path, named);
+        Assert.Empty(other.UnixFiles);
+        Assert.Equal($"unix:{path}", mine.Describe(socket));
+
+        mine.Dispose();
+        Assert.Empty(mine.UnixFiles);
+        Assert.False(File.Exists(path));
+    }
+
+    [Fact]
+    public void AFileReplacedBehindTheSet_IsNotRemovedAtExit()
+    {
+        string path = _folder.File("app.sock");
+        var mine = new ListenerSet();
+        mine.BindUnix(path, 16, UnixListener.DefaultMode, owner: null);
+        File.Delete(path);
+        File.WriteAllText(path, "someone else's");
+
+        mine.Dispose();
+
+        Assert.Equal("someone else's", File.ReadAllText(path));
+    }
+
+    private static ulong SocketFileInode(string path) =>
+        Interop.Statx(Interop.AT_FDCWD, path, Interop.AT_SYMLINK_NOFOLLOW, Interop.STATX_INO, out Interop.StatxResult found) == 0 ? found.Inode : 0;
+
     private static ulong SocketInode(Socket socket) =>
         Interop.Statx((int)socket.SafeHandle.DangerousGetHandle(), string.Empty, Interop.AT_EMPTY_PATH, Interop.STATX_INO, out Interop.StatxResult found) == 0 ? found.Inode : 0;
 
