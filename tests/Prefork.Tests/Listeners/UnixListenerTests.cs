@@ -97,6 +97,26 @@ public sealed class UnixListenerTests : IDisposable
         Assert.Equal("someone else's", File.ReadAllText(path));
     }
 
+    [Fact]
+    public void APathOf108Bytes_IsRefusedInOneLine_AndNothingIsMade_WhileOneOf107Binds()
+    {
+        // sun_path holds 108 bytes with its terminating NUL.
+        string longest = _folder.File(new string('s', 107 - _folder.Path.Length - 1));
+        string tooLong = longest + "x";
+        Assert.Equal(108, System.Text.Encoding.UTF8.GetByteCount(tooLong));
+
+        IOException refused = Assert.Throws<IOException>(() => UnixListener.Bind(tooLong, 16, UnixListener.DefaultMode, owner: null));
+        Assert.DoesNotContain('\n', refused.Message);
+        Assert.StartsWith($"{tooLong} is too long for a Unix socket (108 bytes", refused.Message, StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_folder.Path));
+
+        UnixListener listener = UnixListener.Bind(longest, 16, UnixListener.DefaultMode, owner: null);
+        using (listener.Socket)
+        {
+            Assert.True(File.Exists(longest));
+        }
+    }
+
     private static ulong SocketFileInode(string path) =>
         Interop.Statx(Interop.AT_FDCWD, path, Interop.AT_SYMLINK_NOFOLLOW, Interop.STATX_INO, out Interop.StatxResult found) == 0 ? found.Inode : 0;
 
