@@ -46,14 +46,21 @@ internal sealed class ClosedConnectionScanner
     /// <param name="children">The workers to look in.</param>
     /// <param name="listenerPorts">
     /// When given, only connections accepted on these local ports count: a worker's own outbound
-    /// connection (to a database that hung up, say) is not a client going away.
+    /// connection (to a database that hung up, say) is not a client going away. Empty: no TCP
+    /// connection counts, and the TCP table is not read at all.
     /// </param>
     public IReadOnlyList<ClosedConnection> Scan(IReadOnlyList<(int Pid, int Slot)> children, IReadOnlySet<int>? listenerPorts = null)
     {
         _closeWait.Clear();
         _unclaimed.Clear();
         _found.Clear();
-        _source.Collect(_closeWait);
+        // A daemon without TCP listeners (Unix sockets only) skips the TCP dump: the kernel walks its whole
+        // connection table for it, the largest part of a scan, and nothing found there could count.
+        if (listenerPorts is not { Count: 0 })
+        {
+            _source.Collect(_closeWait);
+        }
+
         foreach (CloseWaitSocket socket in _closeWait)
         {
             if (listenerPorts is not null && !listenerPorts.Contains(socket.LocalPort))

@@ -48,7 +48,8 @@ public sealed class UnixListenerTests : IDisposable
         string path = _folder.File("app.sock");
         UnixListener listener = UnixListener.Bind(path, 16, UnixListener.DefaultMode, owner: null);
         using Socket listening = listener.Socket;
-        var scanner = new ClosedConnectionScanner(new NoTcp(), "/proc", () => [((uint)listener.FileInode, listener.FileDevice, path)]);
+        var tcp = new NoTcp();
+        var scanner = new ClosedConnectionScanner(tcp, "/proc", () => [((uint)listener.FileInode, listener.FileDevice, path)]);
         using var open = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         open.Connect(new UnixDomainSocketEndPoint(path));
         using Socket stillServed = listening.Accept();
@@ -62,6 +63,11 @@ public sealed class UnixListenerTests : IDisposable
         ClientDisconnect disconnect = found.ToClientDisconnect();
         Assert.Equal(("unix", path, 0), (disconnect.Proto, disconnect.LocalHost, disconnect.LocalPort));
         Assert.Equal(SocketInode(abandoned), disconnect.SocketInode);
+
+        // No TCP listener, no TCP table read; without a port filter every CLOSE_WAIT could count, so it is read.
+        Assert.Equal(0, tcp.Collected);
+        Assert.Single(scanner.Scan([(Environment.ProcessId, 0)]));
+        Assert.Equal(1, tcp.Collected);
     }
 
     [Fact]
@@ -125,10 +131,10 @@ public sealed class UnixListenerTests : IDisposable
 
     private sealed class NoTcp : ICloseWaitSource
     {
+        public int Collected { get; private set; }
+
         public string Name => "none";
 
-        public void Collect(List<CloseWaitSocket> into)
-        {
-        }
+        public void Collect(List<CloseWaitSocket> into) => Collected++;
     }
 }
