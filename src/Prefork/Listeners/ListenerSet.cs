@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 
@@ -10,7 +9,6 @@ namespace Prefork;
 /// </summary>
 internal sealed class ListenerSet : IDisposable
 {
-    internal const string EnvironmentVariable = "PREFORK_LISTEN_FDS";
     internal const int SolSocket = 1;
     internal const int SoReuseAddr = 2;
     private readonly List<Socket> _sockets = [];
@@ -148,22 +146,12 @@ internal sealed class ListenerSet : IDisposable
     private void PublishUnixFiles() =>
         Volatile.Write(ref _unixFiles, [.. _unix.Select(u => ((uint)u.FileInode, u.FileDevice, u.Path))]);
 
-    public string ToEnvironmentValue() =>
-        string.Join(',', Descriptors.Select(fd => fd.ToString(CultureInfo.InvariantCulture)));
-
     /// <summary>Adopts the descriptors a child inherited, the way Kestrel adopts systemd's.</summary>
-    public static ListenerSet Adopt(string? environmentValue)
+    public static ListenerSet Adopt(IReadOnlyList<int> descriptors)
     {
         var set = new ListenerSet();
-        if (string.IsNullOrEmpty(environmentValue))
+        foreach (int fd in descriptors)
         {
-            return set;
-        }
-
-        foreach (string part in environmentValue.Split(',', StringSplitOptions.RemoveEmptyEntries))
-        {
-            int fd = int.Parse(part, NumberStyles.None, CultureInfo.InvariantCulture);
-
             // Whatever this child starts must not hold the listeners open.
             Interop.SetCloseOnExec(fd, closeOnExec: true);
             set._sockets.Add(new Socket(new SafeSocketHandle(fd, ownsHandle: true)));
