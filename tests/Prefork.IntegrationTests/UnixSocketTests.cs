@@ -155,6 +155,39 @@ public sealed partial class UnixSocketTests(ITestOutputHelper output) : IDisposa
         Assert.Equal("not a socket", await File.ReadAllTextAsync(file));
     }
 
+    [SkippableFact]
+    public async Task AsRoot_WithUserAndGroup_TheSocketIsTheirs_SoTheGroupConnects_AndOthersCannot()
+    {
+        Skip.If(Environment.UserName != "root", "only root can give the socket away (--user, --group) and switch users to check it; CI runs the tests as root");
+
+        // Let everyone reach the folder, so only the socket's owner and mode decide who connects.
+        File.SetUnixFileMode(_folder.FullName, (UnixFileMode)0b111_101_101);
+        await using HelloDaemon daemon = HelloDaemon.StartWith(
+            SampleBuild.Muxer, [SampleBuild.HelloDll], ["--listen", $"unix:{SocketPath}", "--prefork", "1", "--user", "nobody", "--group", "www-data"]);
+        await WaitUntilServingAsync(daemon, 1);
+
+        (int exit, string owner, string error) = await ShortProcess.RunProgramAsync("stat", ["-c", "%u:%g %a", SocketPath], TimeSpan.FromSeconds(30));
+        Assert.True(exit == 0, error);
+        Assert.Equal("65534:33 660", owner.Trim());
+
+        // nginx's case: another user whose group is the socket's (Debian's www-data is 33), then one that is not.
+        (exit, string body, error) = await CurlAsAsync(uid: 1, gid: 33);
+        Assert.True(exit == 0, $"a member of the socket's group could not connect: {error}");
+        Assert.Contains(int.Parse(body, CultureInfo.InvariantCulture), daemon.Children());
+        (exit, _, error) = await CurlAsAsync(uid: 1, gid: 1);
+        Assert.True(exit == 7, $"a user outside the socket's group connected, or failed otherwise (curl exit {exit}): {error}");
+
+        daemon.Signal(ProcFs.SIGTERM);
+        Assert.Equal(0, await daemon.WaitForExitAsync(Liveness));
+        Assert.False(File.Exists(SocketPath), daemon.Output);
+    }
+
+    private Task<(int Exit, string Output, string Error)> CurlAsAsync(int uid, int gid) =>
+        ShortProcess.RunProgramAsync(
+            "setpriv",
+            [$"--reuid={uid}", $"--regid={gid}", "--clear-groups", "curl", "-sS", "--fail", "--unix-socket", SocketPath, "http://localhost/pid"],
+            TimeSpan.FromSeconds(30));
+
     [Fact]
     public async Task AClientThatAbandonsASlowRequest_ItsChildIsKilled_ReportedOnceAsUnix_TwentyTimes()
     {

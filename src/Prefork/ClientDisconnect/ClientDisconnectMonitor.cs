@@ -9,8 +9,9 @@ internal sealed class ClientDisconnectMonitor
     private readonly ClosedConnectionScanner _scanner;
     private readonly DisconnectTracker _tracker = new();
 
-    public ClientDisconnectMonitor()
-        : this(new ClosedConnectionScanner())
+    /// <param name="unixListeners">The files the daemon's Unix listeners answer at, read at each poll.</param>
+    public ClientDisconnectMonitor(Func<IReadOnlyList<(uint Inode, uint Device, string Path)>> unixListeners)
+        : this(new ClosedConnectionScanner(unixListeners))
     {
     }
 

@@ -21,12 +21,13 @@ internal sealed class ClosedConnectionScanner
     private readonly byte[] _unixBuffer = new byte[32 * 1024];
 
     /// <summary>netlink sock_diag, falling back to <c>/proc/net/tcp</c> if netlink fails.</summary>
-    public ClosedConnectionScanner()
-        : this(PreferredCloseWaitSource.CreateDefault(), "/proc", () => ListenerSet.UnixFiles)
+    /// <param name="unixListeners">The files the daemon's Unix listeners answer at, read at each scan.</param>
+    public ClosedConnectionScanner(Func<IReadOnlyList<(uint Inode, uint Device, string Path)>> unixListeners)
+        : this(PreferredCloseWaitSource.CreateDefault(), "/proc", unixListeners)
     {
     }
 
-    // For testing: a given source, the procfs mount holding <pid>/fd, and the Unix listeners' files.
+    // For testing: a given source and the procfs mount holding <pid>/fd.
     internal ClosedConnectionScanner(ICloseWaitSource source, string procRoot, Func<IReadOnlyList<(uint Inode, uint Device, string Path)>>? unixListeners = null)
     {
         _source = source;
@@ -45,14 +46,21 @@ internal sealed class ClosedConnectionScanner
     /// <param name="children">The workers to look in.</param>
     /// <param name="listenerPorts">
     /// When given, only connections accepted on these local ports count: a worker's own outbound
-    /// connection (to a database that hung up, say) is not a client going away.
+    /// connection (to a database that hung up, say) is not a client going away. Empty: no TCP
+    /// connection counts, and the TCP table is not read at all.
     /// </param>
     public IReadOnlyList<ClosedConnection> Scan(IReadOnlyList<(int Pid, int Slot)> children, IReadOnlySet<int>? listenerPorts = null)
     {
         _closeWait.Clear();
         _unclaimed.Clear();
         _found.Clear();
-        _source.Collect(_closeWait);
+        // A daemon without TCP listeners (Unix sockets only) skips the TCP dump: the kernel walks its whole
+        // connection table for it, the largest part of a scan, and nothing found there could count.
+        if (listenerPorts is not { Count: 0 })
+        {
+            _source.Collect(_closeWait);
+        }
+
         foreach (CloseWaitSocket socket in _closeWait)
         {
             if (listenerPorts is not null && !listenerPorts.Contains(socket.LocalPort))

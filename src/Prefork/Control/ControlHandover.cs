@@ -1,4 +1,5 @@
 using System.Globalization;
+using Prefork.Processes;
 
 namespace Prefork.Control;
 
@@ -17,45 +18,39 @@ internal sealed record ControlHandover(int? UnixFd, ulong UnixInode, int? TcpFd)
         List<string> parts = [];
         if (UnixFd is int unix)
         {
-            parts.Add(string.Create(CultureInfo.InvariantCulture, $"unix:{unix}:{UnixInode}"));
+            parts.Add($"unix:{HandoverVariable.Format(unix)}:{HandoverVariable.Format((long)UnixInode)}");
         }
 
         if (TcpFd is int tcp)
         {
-            parts.Add(string.Create(CultureInfo.InvariantCulture, $"tcp:{tcp}"));
+            parts.Add($"tcp:{HandoverVariable.Format(tcp)}");
         }
 
         return string.Join(',', parts);
     }
 
-    /// <exception cref="InvalidOperationException">The text is not what <see cref="ToText"/> writes.</exception>
+    /// <exception cref="InvalidOperationException">The text is not what <see cref="ToText"/> writes; the message names <paramref name="variable"/>.</exception>
     public static ControlHandover Parse(string text, string variable)
     {
         int? unix = null;
         ulong inode = 0;
         int? tcp = null;
-        foreach (string part in text.Split(',', StringSplitOptions.RemoveEmptyEntries))
+        foreach (string part in text.Split(','))
         {
-            string[] fields = part.Split(':');
-            switch (fields)
+            switch (part.Split(':'))
             {
-                case ["unix", string fd, string ino] when unix is null && ulong.TryParse(ino, NumberStyles.None, CultureInfo.InvariantCulture, out inode):
-                    unix = Number(fd, variable, text);
+                case ["unix", string fd, string ino] when unix is null && HandoverVariable.TryParse(fd, out int number)
+                    && ulong.TryParse(ino, NumberStyles.None, CultureInfo.InvariantCulture, out inode):
+                    unix = number;
                     break;
-                case ["tcp", string fd] when tcp is null:
-                    tcp = Number(fd, variable, text);
+                case ["tcp", string fd] when tcp is null && HandoverVariable.TryParse(fd, out int number):
+                    tcp = number;
                     break;
                 default:
-                    throw Malformed(variable, text);
+                    throw HandoverVariable.Malformed(variable, text, "a list of unix:FD:INODE and tcp:FD");
             }
         }
 
         return new ControlHandover(unix, inode, tcp);
     }
-
-    private static int Number(string fd, string variable, string text) =>
-        int.TryParse(fd, NumberStyles.None, CultureInfo.InvariantCulture, out int value) ? value : throw Malformed(variable, text);
-
-    private static InvalidOperationException Malformed(string variable, string text) =>
-        new($"{variable} is not a list of unix:FD:INODE and tcp:FD ('{text}'): this master was not started by a Prefork upgrade");
 }

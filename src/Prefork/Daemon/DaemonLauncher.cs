@@ -120,20 +120,11 @@ internal static class DaemonLauncher
         using var timeout = new CancellationTokenSource(ReadyTimeout);
         try
         {
-            while (await master.StandardOutput.ReadLineAsync(timeout.Token).ConfigureAwait(false) is { } line)
+            // Whatever the program printed before its stdout went to the error log is passed on.
+            ReadyAnswer answer = await ReadyPipe.ReadAnswerAsync(master.StandardOutput, Console.Out.WriteLine, timeout.Token).ConfigureAwait(false);
+            if (answer.Outcome != ReadyOutcome.Closed)
             {
-                if (line == ReadyPipe.ReadyLine)
-                {
-                    return null;
-                }
-
-                if (line.StartsWith(ReadyPipe.ErrorPrefix, StringComparison.Ordinal))
-                {
-                    return line[ReadyPipe.ErrorPrefix.Length..];
-                }
-
-                // Whatever the program printed before its stdout went to the error log.
-                Console.Out.WriteLine(line);
+                return answer.Outcome == ReadyOutcome.Ready ? null : answer.Reason;
             }
         }
         catch (OperationCanceledException)

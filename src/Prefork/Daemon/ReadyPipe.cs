@@ -64,6 +64,33 @@ internal sealed class ReadyPipe : IDisposable
     /// <summary>Tells the launcher why the master cannot start; it prints this and exits non-zero.</summary>
     public void Fail(string message) => Send(ErrorPrefix + message.ReplaceLineEndings(" "));
 
+    /// <summary>
+    /// Called in whoever waits for a master (its launcher, or the old master of an upgrade): reads the pipe
+    /// until the master's one message or the end of the pipe. Lines before it (what the program printed
+    /// before its standard output went to the error log) go to <paramref name="otherLine"/>.
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancel"/> fired first: the master was too slow.</exception>
+    public static async Task<ReadyAnswer> ReadAnswerAsync(TextReader reader, Action<string>? otherLine, CancellationToken cancel)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        while (await reader.ReadLineAsync(cancel).ConfigureAwait(false) is { } line)
+        {
+            if (line == ReadyLine)
+            {
+                return new ReadyAnswer(ReadyOutcome.Ready);
+            }
+
+            if (line.StartsWith(ErrorPrefix, StringComparison.Ordinal))
+            {
+                return new ReadyAnswer(ReadyOutcome.Failed, line[ErrorPrefix.Length..]);
+            }
+
+            otherLine?.Invoke(line);
+        }
+
+        return new ReadyAnswer(ReadyOutcome.Closed);
+    }
+
     public void Dispose()
     {
         lock (_gate)
@@ -102,3 +129,21 @@ internal sealed class ReadyPipe : IDisposable
         }
     }
 }
+
+/// <summary>What a master said on its ready pipe.</summary>
+internal enum ReadyOutcome
+{
+    /// <summary>It serves.</summary>
+    Ready,
+
+    /// <summary>It cannot start; <see cref="ReadyAnswer.Reason"/> says why.</summary>
+    Failed,
+
+    /// <summary>The pipe ended with no message: the master exited, or closed it, before it was ready.</summary>
+    Closed,
+}
+
+/// <summary>A master's answer on its ready pipe, as <see cref="ReadyPipe.ReadAnswerAsync"/> read it.</summary>
+/// <param name="Outcome">Ready, failed or closed.</param>
+/// <param name="Reason">The master's own one line, when it failed.</param>
+internal readonly record struct ReadyAnswer(ReadyOutcome Outcome, string? Reason = null);

@@ -1,5 +1,5 @@
-using System.Globalization;
 using Prefork.Control;
+using Prefork.Processes;
 
 namespace Prefork.Daemon;
 
@@ -43,19 +43,19 @@ internal sealed record UpgradeHandover(int OldMasterPid, IReadOnlyList<int> List
     /// <summary>Old master: the variables of the new master's environment.</summary>
     public void WriteTo(IDictionary<string, string?> environment)
     {
-        environment[FromVariable] = Text(OldMasterPid);
-        environment[ListenFdsVariable] = string.Join(',', ListenFds.Select(Text));
-        environment[PidFileFdVariable] = PidFileFd is int fd ? Text(fd) : null;
-        environment[ReadyFdVariable] = Text(ReadyFd);
+        environment[FromVariable] = HandoverVariable.Format(OldMasterPid);
+        environment[ListenFdsVariable] = HandoverVariable.FormatList(ListenFds);
+        environment[PidFileFdVariable] = HandoverVariable.Format(PidFileFd);
+        environment[ReadyFdVariable] = HandoverVariable.Format(ReadyFd);
         environment[ControlFdsVariable] = Control?.ToText();
-        environment[ServingVariable] = Text(Serving);
+        environment[ServingVariable] = HandoverVariable.Format(Serving);
     }
 
     /// <summary>
     /// New master: the handover, or null in a master nobody upgraded. The variables are removed, so
     /// neither children nor a later upgrade mistake them for their own.
     /// </summary>
-    /// <exception cref="InvalidOperationException">The variables are there but malformed.</exception>
+    /// <exception cref="InvalidOperationException">The variables are there but malformed; the message names the variable.</exception>
     public static UpgradeHandover? Take()
     {
         string? from = Environment.GetEnvironmentVariable(FromVariable);
@@ -75,22 +75,15 @@ internal sealed record UpgradeHandover(int OldMasterPid, IReadOnlyList<int> List
         }
 
         return new UpgradeHandover(
-            Parse(from, FromVariable),
-            [.. (listen ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries).Select(part => Parse(part, ListenFdsVariable))],
-            string.IsNullOrEmpty(pidFile) ? null : Parse(pidFile, PidFileFdVariable),
-            Parse(ready, ReadyFdVariable),
+            HandoverVariable.ParseInt(FromVariable, from),
+            HandoverVariable.ParseList(ListenFdsVariable, listen),
+            HandoverVariable.ParseOptionalInt(PidFileFdVariable, pidFile),
+            HandoverVariable.ParseInt(ReadyFdVariable, ready),
             string.IsNullOrEmpty(control) ? null : ControlHandover.Parse(control, ControlFdsVariable),
-            string.IsNullOrEmpty(serving) ? 0 : Parse(serving, ServingVariable));
+            string.IsNullOrEmpty(serving) ? 0 : HandoverVariable.ParseInt(ServingVariable, serving));
     }
 
     /// <summary>Every descriptor the new master must inherit.</summary>
     public IEnumerable<int> Descriptors =>
         ListenFds.Concat(Control?.Descriptors ?? []).Concat(PidFileFd is int fd ? [fd, ReadyFd] : [ReadyFd]);
-
-    private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
-
-    private static int Parse(string? text, string name) =>
-        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int value)
-            ? value
-            : throw new InvalidOperationException($"{name} is not a number ('{text}'): this master was not started by a Prefork upgrade");
 }

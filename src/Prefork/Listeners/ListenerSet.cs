@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 
@@ -10,14 +9,12 @@ namespace Prefork;
 /// </summary>
 internal sealed class ListenerSet : IDisposable
 {
-    internal const string EnvironmentVariable = "PREFORK_LISTEN_FDS";
     internal const int SolSocket = 1;
     internal const int SoReuseAddr = 2;
     private readonly List<Socket> _sockets = [];
     private readonly List<Socket> _passed = [];
     private readonly List<UnixListener> _unix = [];
-    private static readonly Lock UnixFilesGate = new();
-    private static (uint Inode, uint Device, string Path)[] s_unixFiles = [];
+    private (uint Inode, uint Device, string Path)[] _unixFiles = [];
 
     public IReadOnlyList<Socket> Sockets => _sockets;
 
@@ -31,19 +28,10 @@ internal sealed class ListenerSet : IDisposable
     public IEnumerable<int> Descriptors => _sockets.Select(s => (int)s.SafeHandle.DangerousGetHandle());
 
     /// <summary>
-    /// The files this process's Unix listeners answer at, for the client-disconnect scan: the master
-    /// loop builds that scan from the listening ports alone (Master/ClientWatch.cs), so the paths travel here.
+    /// The files this set's Unix listeners answer at, for the client-disconnect scan. A snapshot, replaced
+    /// whole when a listener comes or goes, because that scan runs off the master loop.
     /// </summary>
-    internal static IReadOnlyList<(uint Inode, uint Device, string Path)> UnixFiles
-    {
-        get
-        {
-            lock (UnixFilesGate)
-            {
-                return s_unixFiles;
-            }
-        }
-    }
+    public IReadOnlyList<(uint Inode, uint Device, string Path)> UnixFiles => Volatile.Read(ref _unixFiles);
 
     /// <summary>
     /// Binds a Unix socket at <paramref name="path"/>, unless a passed socket (an upgrade's, systemd's)
@@ -155,30 +143,15 @@ internal sealed class ListenerSet : IDisposable
         PublishUnixFiles();
     }
 
-    private void PublishUnixFiles()
-    {
-        lock (UnixFilesGate)
-        {
-            s_unixFiles = [.. _unix.Select(u => ((uint)u.FileInode, u.FileDevice, u.Path))];
-        }
-    }
-
-    public string ToEnvironmentValue() =>
-        string.Join(',', Descriptors.Select(fd => fd.ToString(CultureInfo.InvariantCulture)));
+    private void PublishUnixFiles() =>
+        Volatile.Write(ref _unixFiles, [.. _unix.Select(u => ((uint)u.FileInode, u.FileDevice, u.Path))]);
 
     /// <summary>Adopts the descriptors a child inherited, the way Kestrel adopts systemd's.</summary>
-    public static ListenerSet Adopt(string? environmentValue)
+    public static ListenerSet Adopt(IReadOnlyList<int> descriptors)
     {
         var set = new ListenerSet();
-        if (string.IsNullOrEmpty(environmentValue))
+        foreach (int fd in descriptors)
         {
-            return set;
-        }
-
-        foreach (string part in environmentValue.Split(',', StringSplitOptions.RemoveEmptyEntries))
-        {
-            int fd = int.Parse(part, NumberStyles.None, CultureInfo.InvariantCulture);
-
             // Whatever this child starts must not hold the listeners open.
             Interop.SetCloseOnExec(fd, closeOnExec: true);
             set._sockets.Add(new Socket(new SafeSocketHandle(fd, ownsHandle: true)));

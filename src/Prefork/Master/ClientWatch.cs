@@ -5,13 +5,13 @@ using Prefork.Logging;
 namespace Prefork.Master;
 
 /// <summary>
-/// Called in the master process, off its loop (one scan at a time): finds children whose TCP client went away and calls
+/// Called in the master process, off its loop (one scan at a time): finds children whose TCP or Unix client went away and calls
 /// <see cref="PreforkOptions.OnClientDisconnect"/> once per connection. Only connections accepted on
 /// the daemon's own listening ports count.
 /// </summary>
 internal sealed class ClientWatch
 {
-    private readonly ClientDisconnectMonitor _monitor = new();
+    private readonly ClientDisconnectMonitor _monitor;
     private readonly Func<ClientDisconnect, IDaemonControl, CancellationToken, Task> _hook;
     private readonly ILogger _logger;
     private readonly IDaemonControl _control;
@@ -20,6 +20,7 @@ internal sealed class ClientWatch
 
     public ClientWatch(PreforkOptions options, ILogger logger, ListenerSet listeners, IDaemonControl control)
     {
+        _monitor = new ClientDisconnectMonitor(() => listeners.UnixFiles);
         _hook = options.OnClientDisconnect!;
         _logger = logger;
         _control = control;

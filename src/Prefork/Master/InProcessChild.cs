@@ -41,7 +41,7 @@ internal sealed class InProcessChild(
 
     public void Signal(WorkerProcess worker, int signal)
     {
-        var environment = new WorkerEnvironment(worker.Pid, worker.Slot, worker.Generation, null, null);
+        var environment = new WorkerEnvironment(worker.Pid, worker.Slot, worker.Generation, [], null);
         switch (signal)
         {
             case Interop.SIGTERM:

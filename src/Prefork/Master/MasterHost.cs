@@ -160,8 +160,8 @@ internal sealed class MasterHost : IDaemonControl, IDisposable
         {
             SingleProcess = single,
             MasterPid = _pid,
-            ListenFds = listeners.ToEnvironmentValue(),
-            ScoreboardFd = scoreboard.Descriptor.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ListenFds = [.. listeners.Descriptors],
+            ScoreboardFd = scoreboard.Descriptor,
             ReopenLogs = _files.ReopenLogs,
             Control = control,
             Upgrader = spawner is null ? null

@@ -25,10 +25,10 @@ internal sealed record MasterParts(
 
     public int MasterPid { get; init; } = Environment.ProcessId;
 
-    /// <summary>The listeners' and the scoreboard's descriptor numbers, as each child's environment names them.</summary>
-    public string? ListenFds { get; init; }
+    /// <summary>The listeners' and the scoreboard's descriptor numbers, which each child inherits.</summary>
+    public IReadOnlyList<int> ListenFds { get; init; } = [];
 
-    public string? ScoreboardFd { get; init; }
+    public int? ScoreboardFd { get; init; }
 
     /// <summary>SIGUSR1 in the master.</summary>
     public Action ReopenLogs { get; init; } = () => { };

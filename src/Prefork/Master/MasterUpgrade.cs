@@ -78,17 +78,10 @@ internal sealed class MasterUpgrade : IDisposable
         using var deadline = new CancellationTokenSource(timeout);
         try
         {
-            while (await _reader.ReadLineAsync(deadline.Token).ConfigureAwait(false) is { } line)
+            ReadyAnswer answer = await ReadyPipe.ReadAnswerAsync(_reader, otherLine: null, deadline.Token).ConfigureAwait(false);
+            if (answer.Outcome != ReadyOutcome.Closed)
             {
-                if (line == ReadyPipe.ReadyLine)
-                {
-                    return null;
-                }
-
-                if (line.StartsWith(ReadyPipe.ErrorPrefix, StringComparison.Ordinal))
-                {
-                    return $"the new master (pid {NewPid}) could not start: {line[ReadyPipe.ErrorPrefix.Length..]}";
-                }
+                return answer.Outcome == ReadyOutcome.Ready ? null : $"the new master (pid {NewPid}) could not start: {answer.Reason}";
             }
         }
         catch (OperationCanceledException)

@@ -1,4 +1,3 @@
-using System.Globalization;
 
 namespace Prefork.Scoreboard;
 
@@ -9,7 +8,6 @@ namespace Prefork.Scoreboard;
 /// </summary>
 internal sealed unsafe class ScoreboardMemory : IDisposable
 {
-    internal const string FdVariable = "PREFORK_SCOREBOARD_FD";
     private readonly nint _address;
     private readonly nuint _length;
     private int _fd;
@@ -142,9 +140,8 @@ internal sealed unsafe class ScoreboardMemory : IDisposable
         && mine.Inode == there.Inode && mine.DeviceMajor == there.DeviceMajor && mine.DeviceMinor == there.DeviceMinor;
 
     /// <summary>Child: maps the descriptor the master passed down.</summary>
-    public static ScoreboardMemory Adopt(string environmentValue)
+    public static ScoreboardMemory Adopt(int fd)
     {
-        int fd = int.Parse(environmentValue, NumberStyles.None, CultureInfo.InvariantCulture);
         Interop.SetCloseOnExec(fd, closeOnExec: true);
         long size = Interop.Lseek(fd, 0, Interop.SEEK_END);
         if (size < ScoreboardLayout.HeaderSize)

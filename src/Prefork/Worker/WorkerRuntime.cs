@@ -61,7 +61,7 @@ internal sealed class WorkerRuntime : IDisposable
         using PosixSignalRegistration quit = SignalHandlers.Register(PosixSignal.SIGQUIT, _ => LeaveNow(WorkerExitCodes.Normal));
 
         using ListenerSet listeners = ListenerSet.Adopt(environment.ListenFds);
-        using ScoreboardMemory? scoreboard = environment.ScoreboardFd is { } fd ? ScoreboardMemory.Adopt(fd) : null;
+        using ScoreboardMemory? scoreboard = environment.ScoreboardFd is int fd ? ScoreboardMemory.Adopt(fd) : null;
         SlotWriter slot = scoreboard is null ? PrivateSlot.Create() : new SlotWriter(scoreboard, environment.Slot);
         slot.Start(Environment.ProcessId, environment.Generation);
 

@@ -62,7 +62,7 @@ public class ClosedConnectionScannerKernelTests
     [Fact]
     public async Task TheMonitorReportsAClosedConnectionOnceAndPrefersNetlink()
     {
-        var monitor = new ClientDisconnectMonitor();
+        var monitor = new ClientDisconnectMonitor(() => []);
         Assert.Equal("netlink", monitor.SourceName);
 
         using (var connections = new LoopbackConnections("127.0.0.1", "127.0.0.1"))

@@ -7,13 +7,16 @@ namespace Prefork.Tests.ClientDisconnects;
 /// <summary>Replies built by hand, in the layout of &lt;linux/inet_diag.h&gt;, on a little-endian host.</summary>
 public class SockDiagRepliesTests
 {
+    private static bool Parse(ReadOnlySpan<byte> datagram, uint sequence, List<CloseWaitSocket> into) =>
+        SockDiag.ParseReplies(datagram, sequence, "TCP sockets", message => into.Add(SockDiagSource.ReadSocket(message)));
+
     [Fact]
     public void ReadsSocketsUntilDone()
     {
         byte[] datagram = [.. InetDiagMsg(sequence: 5, inode: 4242), .. Header(type: 3, sequence: 5, payload: 4)];
         var found = new List<CloseWaitSocket>();
 
-        Assert.True(SockDiagSource.ParseReplies(datagram, 5, found));
+        Assert.True(Parse(datagram, 5, found));
 
         CloseWaitSocket socket = Assert.Single(found);
         Assert.Equal(4242UL, socket.Inode);
@@ -27,7 +30,7 @@ public class SockDiagRepliesTests
     [Fact]
     public void NeedsMoreDatagramsUntilDone()
     {
-        Assert.False(SockDiagSource.ParseReplies(InetDiagMsg(sequence: 5, inode: 1), 5, []));
+        Assert.False(Parse(InetDiagMsg(sequence: 5, inode: 1), 5, []));
     }
 
     [Fact]
@@ -35,7 +38,7 @@ public class SockDiagRepliesTests
     {
         var found = new List<CloseWaitSocket>();
 
-        Assert.False(SockDiagSource.ParseReplies(InetDiagMsg(sequence: 4, inode: 1), 5, found));
+        Assert.False(Parse(InetDiagMsg(sequence: 4, inode: 1), 5, found));
         Assert.Empty(found);
     }
 
@@ -45,8 +48,9 @@ public class SockDiagRepliesTests
         byte[] error = Header(type: 2, sequence: 5, payload: 4);
         BinaryPrimitives.WriteInt32LittleEndian(error.AsSpan(16), -2);
 
-        IOException e = Assert.Throws<IOException>(() => SockDiagSource.ParseReplies(error, 5, []));
+        IOException e = Assert.Throws<IOException>(() => Parse(error, 5, []));
         Assert.Contains("errno 2", e.Message, StringComparison.Ordinal);
+        Assert.Contains("TCP sockets", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -54,10 +58,39 @@ public class SockDiagRepliesTests
     {
         byte[] truncated = InetDiagMsg(sequence: 5, inode: 1)[..40];
 
-        Assert.Throws<IOException>(() => SockDiagSource.ParseReplies(truncated, 5, []));
+        Assert.Throws<IOException>(() => Parse(truncated, 5, []));
     }
 
-    private static byte[] Header(ushort type, uint sequence, int payload)
+    [Fact]
+    public void AnAcknowledgementInsteadOfAnAnswer_IsAnIOException()
+    {
+        IOException e = Assert.Throws<IOException>(() => Parse(Header(type: 2, sequence: 5, payload: 4), 5, []));
+        Assert.Contains("acknowledged", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SeveralMessagesInOneDatagram_AreAllRead()
+    {
+        byte[] datagram = [.. InetDiagMsg(sequence: 5, inode: 1), .. InetDiagMsg(sequence: 5, inode: 2)];
+        var found = new List<CloseWaitSocket>();
+
+        Assert.False(Parse(datagram, 5, found));
+        Assert.Equal([1UL, 2UL], found.Select(s => s.Inode));
+    }
+
+    [Fact]
+    public void TheRequestHeader_IsADumpOfTheWholeLength()
+    {
+        byte[] request = new byte[16 + 24];
+        SockDiag.WriteHeader(request, 9);
+
+        Assert.Equal(40u, BinaryPrimitives.ReadUInt32LittleEndian(request));
+        Assert.Equal(20, BinaryPrimitives.ReadUInt16LittleEndian(request.AsSpan(4)));
+        Assert.Equal(0x301, BinaryPrimitives.ReadUInt16LittleEndian(request.AsSpan(6)));
+        Assert.Equal(9u, BinaryPrimitives.ReadUInt32LittleEndian(request.AsSpan(8)));
+    }
+
+    internal static byte[] Header(ushort type, uint sequence, int payload)
     {
         byte[] message = new byte[16 + payload];
         BinaryPrimitives.WriteUInt32LittleEndian(message, (uint)message.Length);

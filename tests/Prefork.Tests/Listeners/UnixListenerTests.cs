@@ -48,7 +48,8 @@ public sealed class UnixListenerTests : IDisposable
         string path = _folder.File("app.sock");
         UnixListener listener = UnixListener.Bind(path, 16, UnixListener.DefaultMode, owner: null);
         using Socket listening = listener.Socket;
-        var scanner = new ClosedConnectionScanner(new NoTcp(), "/proc", () => [((uint)listener.FileInode, listener.FileDevice, path)]);
+        var tcp = new NoTcp();
+        var scanner = new ClosedConnectionScanner(tcp, "/proc", () => [((uint)listener.FileInode, listener.FileDevice, path)]);
         using var open = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         open.Connect(new UnixDomainSocketEndPoint(path));
         using Socket stillServed = listening.Accept();
@@ -62,17 +63,78 @@ public sealed class UnixListenerTests : IDisposable
         ClientDisconnect disconnect = found.ToClientDisconnect();
         Assert.Equal(("unix", path, 0), (disconnect.Proto, disconnect.LocalHost, disconnect.LocalPort));
         Assert.Equal(SocketInode(abandoned), disconnect.SocketInode);
+
+        // No TCP listener, no TCP table read; without a port filter every CLOSE_WAIT could count, so it is read.
+        Assert.Equal(0, tcp.Collected);
+        Assert.Single(scanner.Scan([(Environment.ProcessId, 0)]));
+        Assert.Equal(1, tcp.Collected);
     }
+
+    [Fact]
+    public void TheUnixFiles_BelongToTheSetThatBoundThem_AndGoWithIt()
+    {
+        string path = _folder.File("app.sock");
+        var mine = new ListenerSet();
+        using var other = new ListenerSet();
+        Socket socket = mine.BindUnix(path, 16, UnixListener.DefaultMode, owner: null);
+
+        (uint inode, _, string named) = Assert.Single(mine.UnixFiles);
+        Assert.Equal((uint)SocketFileInode(path), inode);
+        Assert.Equal(path, named);
+        Assert.Empty(other.UnixFiles);
+        Assert.Equal($"unix:{path}", mine.Describe(socket));
+
+        mine.Dispose();
+        Assert.Empty(mine.UnixFiles);
+        Assert.False(File.Exists(path));
+    }
+
+    [Fact]
+    public void AFileReplacedBehindTheSet_IsNotRemovedAtExit()
+    {
+        string path = _folder.File("app.sock");
+        var mine = new ListenerSet();
+        mine.BindUnix(path, 16, UnixListener.DefaultMode, owner: null);
+        File.Delete(path);
+        File.WriteAllText(path, "someone else's");
+
+        mine.Dispose();
+
+        Assert.Equal("someone else's", File.ReadAllText(path));
+    }
+
+    [Fact]
+    public void APathOf108Bytes_IsRefusedInOneLine_AndNothingIsMade_WhileOneOf107Binds()
+    {
+        // sun_path holds 108 bytes with its terminating NUL.
+        string longest = _folder.File(new string('s', 107 - _folder.Path.Length - 1));
+        string tooLong = longest + "x";
+        Assert.Equal(108, System.Text.Encoding.UTF8.GetByteCount(tooLong));
+
+        IOException refused = Assert.Throws<IOException>(() => UnixListener.Bind(tooLong, 16, UnixListener.DefaultMode, owner: null));
+        Assert.DoesNotContain('\n', refused.Message);
+        Assert.StartsWith($"{tooLong} is too long for a Unix socket (108 bytes", refused.Message, StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_folder.Path));
+
+        UnixListener listener = UnixListener.Bind(longest, 16, UnixListener.DefaultMode, owner: null);
+        using (listener.Socket)
+        {
+            Assert.True(File.Exists(longest));
+        }
+    }
+
+    private static ulong SocketFileInode(string path) =>
+        Interop.Statx(Interop.AT_FDCWD, path, Interop.AT_SYMLINK_NOFOLLOW, Interop.STATX_INO, out Interop.StatxResult found) == 0 ? found.Inode : 0;
 
     private static ulong SocketInode(Socket socket) =>
         Interop.Statx((int)socket.SafeHandle.DangerousGetHandle(), string.Empty, Interop.AT_EMPTY_PATH, Interop.STATX_INO, out Interop.StatxResult found) == 0 ? found.Inode : 0;
 
     private sealed class NoTcp : ICloseWaitSource
     {
+        public int Collected { get; private set; }
+
         public string Name => "none";
 
-        public void Collect(List<CloseWaitSocket> into)
-        {
-        }
+        public void Collect(List<CloseWaitSocket> into) => Collected++;
     }
 }
