@@ -6,9 +6,6 @@ namespace Prefork.Master;
 /// <summary>How many connections a passed-socket child holds; a seam, so the supervisor is tested without processes.</summary>
 internal interface IChildConnections
 {
-    /// <summary>Called once a tick before <see cref="Count"/>, with every child's pid.</summary>
-    void Refresh(IReadOnlyCollection<int> children, long nowMs);
-
     /// <summary>Sockets held by <paramref name="pid"/> and its descendants, the listeners excepted.</summary>
     int Count(int pid);
 }
@@ -16,24 +13,22 @@ internal interface IChildConnections
 /// <summary>
 /// Called in the master process: counts what a child that cannot write the scoreboard is serving, from
 /// <c>/proc</c>. A child may be a server's own master (gunicorn's arbiter) whose workers accept, so its
-/// descendants count too. Every socket they hold other than the listeners counts as a connection: a
-/// program that keeps other sockets open (a database pool) looks busy while it does.
+/// descendants count too (<c>/proc/PID/task/TID/children</c>; a kernel built without it shows the child
+/// alone). Every socket they hold other than the listeners counts as a connection: a program that keeps
+/// other sockets open (a database pool) looks busy while it does.
 /// </summary>
 internal sealed class ProcChildConnections : IChildConnections
 {
-    /// <summary>The walk over every process to find descendants is the costly part: at most once a second.</summary>
-    private const long TreeEveryMs = 1000;
+    /// <summary>Deep enough for a server's master, its workers and their helpers; bounded, since pids are reused.</summary>
+    private const int MaxDepth = 4;
 
     private readonly string _procRoot;
-    private readonly HashSet<ulong> _listeners;
+    private readonly HashSet<ulong> _listeners = [];
     private readonly List<ulong> _inodes = [];
-    private Dictionary<int, List<int>> _childrenOf = [];
-    private long _treeReadMs = long.MinValue;
 
     public ProcChildConnections(IEnumerable<int> listenerDescriptors, string procRoot = "/proc")
     {
         _procRoot = procRoot;
-        _listeners = [];
         foreach (int fd in listenerDescriptors)
         {
             if (ProcessSocketInodes.TryReadOwnSocketInode(fd, out ulong inode))
@@ -41,18 +36,6 @@ internal sealed class ProcChildConnections : IChildConnections
                 _listeners.Add(inode);
             }
         }
-    }
-
-    public void Refresh(IReadOnlyCollection<int> children, long nowMs)
-    {
-        // A child that appeared since the last walk has no descendants known yet: it counts alone until the next.
-        if (children.Count == 0 || nowMs - _treeReadMs < TreeEveryMs)
-        {
-            return;
-        }
-
-        _treeReadMs = nowMs;
-        _childrenOf = ReadParents(_procRoot);
     }
 
     public int Count(int pid)
@@ -65,57 +48,36 @@ internal sealed class ProcChildConnections : IChildConnections
     private void Collect(int pid, int depth)
     {
         ProcessSocketInodes.Collect(_procRoot, pid, _inodes);
-        if (depth < 8 && _childrenOf.TryGetValue(pid, out List<int>? children))
+        if (depth < MaxDepth)
         {
-            foreach (int child in children)
+            foreach (int child in ChildrenOf(pid))
             {
                 Collect(child, depth + 1);
             }
         }
     }
 
-    /// <summary>Every process's parent, from <c>/proc/PID/stat</c> (the kernel here may lack <c>/proc/PID/task/TID/children</c>).</summary>
-    private static Dictionary<int, List<int>> ReadParents(string procRoot)
+    private List<int> ChildrenOf(int pid)
     {
-        var childrenOf = new Dictionary<int, List<int>>();
-        IEnumerable<string> directories;
+        List<int> children = [];
         try
         {
-            directories = Directory.EnumerateDirectories(procRoot);
-        }
-        catch (IOException)
-        {
-            return childrenOf;
-        }
-
-        foreach (string directory in directories)
-        {
-            if (!int.TryParse(Path.GetFileName(directory), NumberStyles.None, CultureInfo.InvariantCulture, out int pid))
+            foreach (string task in Directory.EnumerateDirectories(string.Create(CultureInfo.InvariantCulture, $"{_procRoot}/{pid}/task")))
             {
-                continue;
-            }
-
-            try
-            {
-                if (ParentOf(File.ReadAllText(Path.Combine(directory, "stat"))) is int parent)
+                foreach (string part in File.ReadAllText(Path.Combine(task, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries))
                 {
-                    (childrenOf.TryGetValue(parent, out List<int>? list) ? list : childrenOf[parent] = []).Add(pid);
+                    if (int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int child))
+                    {
+                        children.Add(child);
+                    }
                 }
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // Gone while we looked.
-            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Gone while we looked, or a kernel without the children file.
         }
 
-        return childrenOf;
-    }
-
-    /// <summary>The fourth field of a stat line; the name before it is in parentheses and may hold anything, so parse after the last.</summary>
-    internal static int? ParentOf(string stat)
-    {
-        int close = stat.LastIndexOf(')');
-        string[] fields = close < 0 ? [] : stat[(close + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        return fields.Length > 1 && int.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out int parent) ? parent : null;
+        return children;
     }
 }

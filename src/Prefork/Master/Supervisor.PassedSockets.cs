@@ -11,7 +11,6 @@ internal sealed partial class Supervisor
     private void ObservePassedSocketChildren(PassedSocketWatch watch)
     {
         long now = NowMs;
-        watch.Connections.Refresh([.. _table.All.Select(w => w.Pid)], now);
         foreach (WorkerProcess worker in _table.All)
         {
             int connections = watch.Connections.Count(worker.Pid);

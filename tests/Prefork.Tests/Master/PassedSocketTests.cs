@@ -119,20 +119,9 @@ public sealed class PassedSocketTests
         Assert.EndsWith("export LISTEN_PID=$$\nexec \"$0\" \"$@\"\n", script, StringComparison.Ordinal);
     }
 
-    [Theory]
-    [InlineData("42 (gunicorn: worker [app]) S 41 42 42 0", 41)]
-    [InlineData("7 (a) b) R 1 7 7", 1)]
-    [InlineData("garbage", null)]
-    public void ParentOf_ReadsTheFieldAfterTheNameInParentheses(string stat, int? parent) =>
-        Assert.Equal(parent, ProcChildConnections.ParentOf(stat));
-
     private sealed class FakeConnections : IChildConnections
     {
         public Dictionary<int, int> Of { get; } = [];
-
-        public void Refresh(IReadOnlyCollection<int> children, long nowMs)
-        {
-        }
 
         public int Count(int pid) => Of.GetValueOrDefault(pid);
     }
