@@ -26,8 +26,12 @@ internal static class RunProgram
     /// (where a build or publish puts appsettings.json), not wherever the operator stood. Otherwise they
     /// start where the master does, as <c>dotnet app.dll</c> would.
     /// </param>
+    /// <param name="passedSockets">
+    /// PROGRAM takes passed sockets: it runs as it is, without the startup hook that would make an app.dll
+    /// a scoreboard child (a Kestrel app with <c>UseSystemd()</c> takes the sockets itself).
+    /// </param>
     /// <param name="problem">What to fix, when null is returned.</param>
-    public static WorkerCommand? Resolve(IReadOnlyList<string> programAndArguments, string folder, bool daemonized, out string? problem)
+    public static WorkerCommand? Resolve(IReadOnlyList<string> programAndArguments, string folder, bool daemonized, bool passedSockets, out string? problem)
     {
         if (programAndArguments.Count == 0 || programAndArguments[0].Length == 0)
         {
@@ -59,7 +63,8 @@ internal static class RunProgram
                 return null;
             }
 
-            return WithHook(new WorkerCommand(muxer, [assembly, .. arguments], daemonized ? Path.GetDirectoryName(assembly) : null), hook);
+            var app = new WorkerCommand(muxer, [assembly, .. arguments], daemonized ? Path.GetDirectoryName(assembly) : null);
+            return passedSockets ? app : WithHook(app, hook);
         }
 
         string? executable = Executable(program, folder, Environment.GetEnvironmentVariable("PATH"));
@@ -69,7 +74,8 @@ internal static class RunProgram
             return null;
         }
 
-        return WithHook(new WorkerCommand(executable, arguments), hook);
+        var command = new WorkerCommand(executable, arguments);
+        return passedSockets ? command : WithHook(command, hook);
     }
 
     /// <summary>

@@ -136,6 +136,13 @@ public sealed class PreforkOptions
     /// </summary>
     internal Processes.WorkerCommand? ChildCommand { get; set; }
 
+    /// <summary>
+    /// Advanced, for <c>prefork run --passed-sockets</c>: <see cref="ChildCommand"/> takes systemd-style
+    /// passed sockets and cannot write the scoreboard, so the master judges its readiness and load from
+    /// outside. Null, the default: children report on the scoreboard.
+    /// </summary>
+    internal Processes.PassedSocketChildren? PassedSockets { get; set; }
+
     /// <summary>Where log lines go. Default: one line per event on standard error.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
 

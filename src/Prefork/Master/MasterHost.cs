@@ -139,10 +139,13 @@ internal sealed class MasterHost : IDaemonControl, IDisposable
     private async Task<(int ExitCode, int? Successor)> SuperviseAsync(ListenerSet listeners, ScoreboardMemory scoreboard, ControlServer? control)
     {
         bool single = _options.Prefork == 0;
-        using var spawner = single ? null : new Spawner(
-            _options.ChildCommand ?? WorkerCommand.ForThisProcess(),
-            () => listeners.Descriptors.Append(scoreboard.Descriptor),
-            _events.Writer);
+        PassedSocketChildren? passed = single ? null : _options.PassedSockets;
+        WorkerCommand command = _options.ChildCommand ?? WorkerCommand.ForThisProcess();
+
+        // A passed-socket child gets the listeners alone, renumbered by its shell; the scoreboard is not its to write.
+        using var spawner = single ? null : passed is null
+            ? new Spawner(command, () => listeners.Descriptors.Append(scoreboard.Descriptor), _events.Writer)
+            : new Spawner(passed.Wrap(command, [.. listeners.Descriptors]), () => listeners.Descriptors, _events.Writer);
         // The counters as System.Diagnostics.Metrics instruments too, for dotnet-counters and OpenTelemetry.
         using var meter = new Metrics.MasterMeter(new ScoreboardReader(scoreboard), _counters);
         using var inProcess = single ? new InProcessChild(_options, _logger, listeners.Sockets, scoreboard, _files.AccessLog, _events.Writer) : null;
@@ -168,6 +171,7 @@ internal sealed class MasterHost : IDaemonControl, IDisposable
                 : new Upgrader(_logger, spawner, _files, _systemd, _events.Writer, [.. listeners.Descriptors], control, _options.ReloadTimeout),
             ClientWatch = single || _options.OnClientDisconnect is null ? null : new ClientWatch(_options, _logger, listeners, this),
             Listeners = listeners.Sockets,
+            PassedSockets = passed is null ? null : new PassedSocketWatch(passed.ReadyDelay, new ProcChildConnections(listeners.Descriptors)),
             CodeWatch = single || _options.AutoReloadCheckEvery is null ? null
                 : new CodeWatch(_options.AutoReloadPaths.Count > 0 ? [.. _options.AutoReloadPaths] : CodeWatch.DefaultRoots()),
         });

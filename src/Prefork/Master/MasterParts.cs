@@ -41,6 +41,9 @@ internal sealed record MasterParts(
 
     public CodeWatch? CodeWatch { get; init; }
 
+    /// <summary>Set when the children take passed sockets: their readiness and load come from it, not the scoreboard.</summary>
+    public PassedSocketWatch? PassedSockets { get; init; }
+
     /// <summary>The listening sockets, whose accept queues are part of the demand the pool follows.</summary>
     public IReadOnlyList<System.Net.Sockets.Socket> Listeners { get; init; } = [];
 }

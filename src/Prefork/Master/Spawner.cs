@@ -84,7 +84,10 @@ internal sealed class Spawner : IDisposable
         ProcessStartInfo info = _command.ToStartInfo();
         // A command's own folder first: `prefork run --daemonize` starts an app.dll in its folder, its content root.
         info.WorkingDirectory = _command.WorkingDirectory ?? DaemonLauncher.ChildWorkingDirectory ?? info.WorkingDirectory;
-        environment.WriteTo(info.Environment);
+        if (_command.IsPreforkChild)
+        {
+            environment.WriteTo(info.Environment);
+        }
 
         // systemd talks to the master only: a child that saw these would answer for the whole daemon.
         info.Environment.Remove(Systemd.SystemdNotifier.SocketVariable);

@@ -39,11 +39,27 @@ internal sealed partial class Supervisor
         }
     }
 
-    /// <summary>
-    /// Reads every child's slot once a tick: readiness, state, request count, heartbeat, and since when
-    /// it has been idle (a request served between two ticks counts as activity, even if both saw it idle).
-    /// </summary>
+    /// <summary>Once a tick: what each child is doing, from its scoreboard slot or, for passed-socket children, its connections.</summary>
     private void ObserveChildren()
+    {
+        if (_parts.PassedSockets is { } watch)
+        {
+            ObservePassedSocketChildren(watch);
+        }
+        else
+        {
+            ObserveScoreboardChildren();
+        }
+
+        AnnounceReadyOnce();
+        PublishRequests();
+    }
+
+    /// <summary>
+    /// Reads every child's slot: readiness, state, request count, heartbeat, and since when it has been
+    /// idle (a request served between two ticks counts as activity, even if both saw it idle).
+    /// </summary>
+    private void ObserveScoreboardChildren()
     {
         long now = NowMs;
         foreach (WorkerProcess worker in _table.All)
@@ -56,14 +72,7 @@ internal sealed partial class Supervisor
 
             if (!worker.Ready && slot.State is WorkerState.Idle or WorkerState.Busy)
             {
-                worker.Ready = true;
-                _backoff.RecordReady();
-                Log.ChildReady(Logger, worker.Pid, worker.Slot);
-                if (_reload?.ChildToRetire(worker, _table.All) is { } old)
-                {
-                    old.RetireReason = $"replaced by generation {_reload.To}";
-                    RequestStop(old, immediate: false);
-                }
+                MarkReady(worker);
             }
 
             bool becameIdle = slot.State == WorkerState.Idle && (worker.LastState != WorkerState.Idle || slot.Requests != worker.LastRequests);
@@ -76,9 +85,19 @@ internal sealed partial class Supervisor
             worker.LastRequests = slot.Requests;
             worker.LastHeartbeatMs = slot.HeartbeatTicks;
         }
+    }
 
-        AnnounceReadyOnce();
-        PublishRequests();
+    /// <summary>A child serves: the backoff resets, and during a reload an older child may go.</summary>
+    private void MarkReady(WorkerProcess worker)
+    {
+        worker.Ready = true;
+        _backoff.RecordReady();
+        Log.ChildReady(Logger, worker.Pid, worker.Slot);
+        if (_reload?.ChildToRetire(worker, _table.All) is { } old)
+        {
+            old.RetireReason = $"replaced by generation {_reload.To}";
+            RequestStop(old, immediate: false);
+        }
     }
 
     /// <summary>Gone children's requests plus what each live child had served at its last reading.</summary>

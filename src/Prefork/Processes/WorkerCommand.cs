@@ -25,6 +25,12 @@ internal sealed record WorkerCommand(string FileName, IReadOnlyList<string> Argu
     /// <summary>Variables the child gets on top of the master's environment (null values remove one).</summary>
     public IReadOnlyDictionary<string, string?> Variables { get; init; } = new Dictionary<string, string?>();
 
+    /// <summary>
+    /// False for a program that takes passed sockets (<see cref="PassedSocketChildren"/>): it gets none
+    /// of the variables that make a process a Prefork child, and no scoreboard.
+    /// </summary>
+    public bool IsPreforkChild { get; init; } = true;
+
     private string? EntryAssembly => Arguments.FirstOrDefault(a => a.EndsWith(".dll", StringComparison.Ordinal));
 
     private static readonly Lazy<WorkerCommand> ThisProcess = new(Decide);

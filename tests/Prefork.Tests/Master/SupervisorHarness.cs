@@ -21,7 +21,10 @@ internal sealed class SupervisorHarness : IDisposable
     private readonly ScoreboardMemory _memory;
     private int _nextPid = 1000;
 
-    public SupervisorHarness(PreforkOptions options, bool singleProcess = false)
+    /// <param name="options">The options.</param>
+    /// <param name="singleProcess">Prefork = 0: the main loop runs in the master.</param>
+    /// <param name="passedSockets">Children take passed sockets: the master watches their connections instead of their slots.</param>
+    public SupervisorHarness(PreforkOptions options, bool singleProcess = false, PassedSocketWatch? passedSockets = null)
     {
         Options = options;
         _memory = ScoreboardMemory.Create(null, MasterHost.SlotCount(options), masterPid: 1);
@@ -38,6 +41,7 @@ internal sealed class SupervisorHarness : IDisposable
             new NoDaemonControl())
         {
             SingleProcess = singleProcess,
+            PassedSockets = passedSockets,
         });
     }
 
