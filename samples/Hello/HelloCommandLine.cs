@@ -31,6 +31,7 @@ internal sealed class HelloCommandLine
         [nameof(PreforkOptions.Umask)] = "--umask",
         [nameof(PreforkOptions.MinSpareChildren)] = "--min-spare",
         [nameof(PreforkOptions.IdleTimeout)] = "--idle-timeout",
+        [nameof(PreforkOptions.KeepAliveTimeout)] = "--keepalive-timeout",
     };
 
     private readonly Option<string[]> _listen = new("--listen")
@@ -57,7 +58,8 @@ internal sealed class HelloCommandLine
     private readonly Option<bool> _cancelOnDisconnect = new("--cancel-on-disconnect") { Description = "cancel the request of a client that went away, keeping the child" };
     private readonly Option<string?> _user = new("--user") { Description = "run children as this user" };
     private readonly Option<string?> _group = new("--group") { Description = "run children with this group" };
-    private readonly Option<int> _workerConnections = new("--worker-connections") { Description = "connections one child serves at once (default 1, as Apache prefork)", DefaultValueFactory = _ => 1 };
+    private readonly Option<int> _workerConnections = new("--worker-connections") { Description = "requests one child serves at once (default 1, as Apache prefork); idle keep-alive connections do not count", DefaultValueFactory = _ => 1 };
+    private readonly Option<double> _keepAliveTimeout = new("--keepalive-timeout") { Description = "seconds an idle keep-alive connection stays parked before it is closed", DefaultValueFactory = _ => PreforkOptions.DefaultKeepAliveTimeout.TotalSeconds };
     private readonly Option<double> _gracefulTimeout = new("--graceful-timeout") { Description = "seconds children get to finish on stop", DefaultValueFactory = _ => 30 };
     private readonly Option<string> _umask = new("--umask") { Description = "file creation mask of the daemonized master, octal", DefaultValueFactory = _ => "027" };
     private readonly Option<double?> _workerTimeout = new("--worker-timeout") { Description = "seconds one request may take before its child is killed" };
@@ -77,7 +79,7 @@ internal sealed class HelloCommandLine
         {
             _listen, _socketMode, _prefork, _maxChildren, _daemonize, _pidFile, _errorLog, _accessLog, _scoreboard, _requireRoot,
             _autoReloadEvery, _maxRequests, _killOnDisconnect, _cancelOnDisconnect, _user, _group, _workerConnections, _gracefulTimeout, _workerTimeout, _umask,
-            _minSpare, _idleTimeout, _controlSocket, _controlPort, _crashOnStart, _crashOnStartIf,
+            _minSpare, _idleTimeout, _keepAliveTimeout, _controlSocket, _controlPort, _crashOnStart, _crashOnStartIf,
         };
     }
 
@@ -134,6 +136,7 @@ internal sealed class HelloCommandLine
         double? workerTimeout = parsed.GetValue(_workerTimeout);
         double graceful = parsed.GetValue(_gracefulTimeout);
         var acceptOptions = new AcceptLoopOptions { MaxConnections = workerConnections };
+        var keepAliveTimeout = TimeSpan.FromSeconds(parsed.GetValue(_keepAliveTimeout));
         options = new PreforkOptions
         {
             ProgramName = "hello",
@@ -156,12 +159,13 @@ internal sealed class HelloCommandLine
             WorkerTimeout = workerTimeout is { } timeout ? TimeSpan.FromSeconds(timeout) : null,
             MinSpareChildren = parsed.GetValue(_minSpare),
             IdleTimeout = TimeSpan.FromSeconds(parsed.GetValue(_idleTimeout)),
+            KeepAliveTimeout = keepAliveTimeout,
             AfterInit = (master, _) =>
             {
                 master.ListenUnlessPassed(endpoints, socketMode, user, group);
                 return Task.CompletedTask;
             },
-            MainLoop = worker => worker.RunAcceptLoopAsync(new HelloConnectionHandler(worker).ServeAsync, acceptOptions),
+            MainLoop = worker => worker.RunAcceptLoopAsync(new HelloConnectionHandler(worker, keepAliveTimeout).ServeAsync, acceptOptions),
         };
         if (parsed.GetValue(_crashOnStart))
         {
