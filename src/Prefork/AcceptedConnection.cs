@@ -43,8 +43,9 @@ public sealed class AcceptedConnection
     /// stops while a connection is parked wakes it for a request that arrives in that second: answer it
     /// with <c>Connection: close</c> (<see cref="WorkerStopping"/> is set).
     /// </para>
-    /// The first call on a new connection returns at once when its first request came with it.
-    /// Await each call before making the next.
+    /// The first call on a new connection returns at once when its first request came with it; if not,
+    /// the connection waits for it holding its request slot (a client that just connected is a request on
+    /// its way, so the child does not take another client first). Await each call before making the next.
     /// </summary>
     public ValueTask<bool> WaitForRequestAsync() => _loop.Park(_state);
 }

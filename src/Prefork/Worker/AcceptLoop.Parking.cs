@@ -19,21 +19,26 @@ internal sealed partial class AcceptLoop
     private readonly Queue<LoopConnection> _ready = new();
     private readonly long _keepAliveMs;
 
-    /// <summary>Called by a handler between requests, on whatever thread it runs.</summary>
+    /// <summary>
+    /// Called by a handler between requests, on whatever thread it runs. A new connection whose first
+    /// request has not arrived yet keeps its slot while it waits, as Apache's event MPM keeps a new
+    /// connection on its worker: a client that just connected is a request on its way, and a child that
+    /// took another client meanwhile would leave this one waiting behind that client's request while
+    /// other children idle.
+    /// </summary>
     internal ValueTask<bool> Park(LoopConnection connection)
     {
+        bool first = !connection.WaitedBefore;
+        connection.WaitedBefore = true;
+
         // Bytes sent with the connection (the usual first request) need no trip through the poll set.
-        if (!connection.WaitedBefore)
+        if (first && connection.Socket.Available > 0)
         {
-            connection.WaitedBefore = true;
-            if (connection.Socket.Available > 0)
-            {
-                return new ValueTask<bool>(true);
-            }
+            return new ValueTask<bool>(true);
         }
 
         ValueTask<bool> wait;
-        LoopConnection? next;
+        LoopConnection? next = null;
         lock (_gate)
         {
             if (connection.Phase != ConnectionPhase.InFlight)
@@ -41,27 +46,32 @@ internal sealed partial class AcceptLoop
                 throw new InvalidOperationException("WaitForRequestAsync was called while an earlier wait on this connection had not ended");
             }
 
-            _inFlight--;
             long now = Environment.TickCount64;
             connection.DeadlineMs = now + (_stopping ? Math.Min(_keepAliveMs, (long)StoppingGrace.TotalMilliseconds) : _keepAliveMs);
             wait = connection.PrepareWait();
             try
             {
                 _poll!.ArmOnce(connection.Fd, connection.Key, connection.Registered);
-                connection.Registered = true;
-                connection.Phase = ConnectionPhase.Parked;
-                _parked[connection.Key] = connection;
             }
             catch (IOException)
             {
                 // The poll set refused it (out of kernel memory): close this one rather than lose it.
+                _inFlight--;
                 connection.Phase = ConnectionPhase.Closing;
                 PublishState();
                 return new ValueTask<bool>(false);
             }
 
-            PublishState();
-            next = OnLoopThread ? null : TakeFreedSlot();
+            connection.Registered = true;
+            connection.Phase = ConnectionPhase.Parked;
+            connection.HoldsSlot = first;
+            _parked[connection.Key] = connection;
+            if (!first)
+            {
+                _inFlight--;
+                PublishState();
+                next = OnLoopThread ? null : TakeFreedSlot();
+            }
         }
 
         next?.Wake(true, elsewhere: true);
@@ -80,16 +90,23 @@ internal sealed partial class AcceptLoop
                 return;
             }
 
-            if (_inFlight >= _maxInFlight)
+            if (connection.HoldsSlot)
+            {
+                connection.HoldsSlot = false;
+            }
+            else if (_inFlight >= _maxInFlight)
             {
                 connection.Phase = ConnectionPhase.Ready;
                 _ready.Enqueue(connection);
                 return;
             }
+            else
+            {
+                _inFlight++;
+                PublishState();
+            }
 
             connection.Phase = ConnectionPhase.InFlight;
-            _inFlight++;
-            PublishState();
         }
 
         connection.Wake(true, elsewhere: !Inline);
@@ -165,6 +182,13 @@ internal sealed partial class AcceptLoop
             {
                 _parked.Remove(connection.Key);
                 connection.Phase = ConnectionPhase.Closing;
+                if (connection.HoldsSlot)
+                {
+                    // A client that connected and never sent a request gives its slot back.
+                    connection.HoldsSlot = false;
+                    _inFlight--;
+                    PublishState();
+                }
             }
         }
 
@@ -196,7 +220,7 @@ internal sealed partial class AcceptLoop
         LoopConnection? next;
         lock (_gate)
         {
-            if (connection.Phase == ConnectionPhase.InFlight)
+            if (connection.Phase == ConnectionPhase.InFlight || connection.HoldsSlot)
             {
                 _inFlight--;
             }

@@ -51,6 +51,9 @@ internal sealed class LoopConnection : IValueTaskSource<bool>
     /// <summary>Whether the handler waited once already: the first wait looks for bytes before parking.</summary>
     public bool WaitedBefore { get; set; }
 
+    /// <summary>Parked for its first request while keeping its request slot (the child stays busy).</summary>
+    public bool HoldsSlot { get; set; }
+
     /// <summary>When a parked connection is closed for idling (monotonic milliseconds).</summary>
     public long DeadlineMs { get; set; }
 
