@@ -94,7 +94,8 @@ public sealed partial class ScalingTests : IDisposable
         // so the pool follows the requests in flight (busy children) and the queue, not the number of
         // clients, and never runs away to the ceiling. A short idle timeout only makes the shrinking at
         // the end quick.
-        await using HelloDaemon daemon = HelloDaemon.Start("--prefork", "2", "--idle-timeout", "1");
+        string scoreboard = Path.Combine(_directory, "scoreboard");
+        await using HelloDaemon daemon = HelloDaemon.Start("--prefork", "2", "--idle-timeout", "1", "--scoreboard", scoreboard);
         await daemon.WaitUntilServingAsync(2);
 
         var load = new LoadClient();
@@ -124,6 +125,9 @@ public sealed partial class ScalingTests : IDisposable
                 await running;
             }
 
+            // The load is over once no child is busy or starting and every process has its slot: a
+            // spare decided at the last loaded tick is counted with the load, not after it.
+            await Eventually.HoldsAsync(async () => await QuietAsync(scoreboard, daemon), Liveness, () => $"the pool never settled\n{daemon.Output}");
             spawnedWhenTheLoadStopped = Spawned(daemon.Output);
         }
 
@@ -134,6 +138,14 @@ public sealed partial class ScalingTests : IDisposable
         // Load gone: the spares retire down to the floor, and nothing is started on the way.
         await Eventually.HoldsAsync(() => daemon.Children().Count == 2, Liveness, () => $"still {daemon.Children().Count} children\n{daemon.Output}");
         Assert.Equal(spawnedWhenTheLoadStopped, Spawned(daemon.Output));
+    }
+
+    private static async Task<bool> QuietAsync(string scoreboard, HelloDaemon daemon)
+    {
+        using JsonDocument status = await StatusJsonAsync(scoreboard);
+        JsonElement root = status.RootElement;
+        HashSet<int> pids = [.. root.GetProperty("workers").EnumerateArray().Select(w => w.GetProperty("pid").GetInt32())];
+        return root.GetProperty("busy").GetInt32() == 0 && root.GetProperty("starting").GetInt32() == 0 && pids.SetEquals(daemon.Children());
     }
 
     private static int Spawned(string output) => output.Split('\n').Count(l => l.Contains("child spawned", StringComparison.Ordinal));
