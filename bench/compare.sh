@@ -14,7 +14,7 @@
 #   bench/compare.sh [ANCHORS_DIR]      (default: shared/bench/anchors beside this repository or its worktree folder)
 # Environment: SERVERS (default "prefork prefork-ceiling prefork-aot prefork-wc16 apache gunicorn starman kestrel nginx node"), DUR (10s),
 #   WORKER_COUNTS (2), RELOADS (3), COLD_RUNS (5), GATE_MAX (45: seconds to wait for a quiet CPU),
-#   OUT (bench/results/<UTC date>).
+#   OUT (bench/results/<UTC date>), PORT_OFFSET (0: added to every anchor port, so two runs on one machine do not collide).
 set -uo pipefail   # no -e: the anchors' helpers return non-zero on purpose (gates, kill -0)
 here=$(cd "$(dirname "$0")" && pwd); repo=$(dirname "$here")
 anchors=${1:-$(cd "$repo/../shared/bench/anchors" 2>/dev/null || cd "$repo/../../shared/bench/anchors" 2>/dev/null && pwd)}
@@ -46,6 +46,10 @@ fi
 #   prefork-wc16     --worker-connections 16: each child serves up to 16 requests at once.
 if [[ " $SERVERS " == *" prefork-aot "* ]]; then
   PREFORK_AOT=${PREFORK_AOT:-$("$here/aot-publish.sh" "$RUNDIR/hello-aot" | tail -1)}
+fi
+if (( ${PORT_OFFSET:-0} != 0 )); then
+  eval "$(declare -f port_of | sed '1s/^port_of/anchor_port_of/')"
+  port_of() { echo $(( $(anchor_port_of "$1") + PORT_OFFSET )); }
 fi
 eval "$(declare -f start_server | sed '1s/^start_server/anchor_start_server/')"
 start_server() { # NAME WORKERS -> master pid
