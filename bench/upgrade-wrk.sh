@@ -12,7 +12,8 @@ stop() { local master; master=$(cat "$out/hello.pid" 2>/dev/null) || return 0; k
   kill -KILL "$master" 2>/dev/null || true; }
 trap 'stop; rm -rf "$out"' EXIT
 dotnet build "$repo/samples/Hello" -c Release -o "$out/hello" >/dev/null
-dotnet "$out/hello/Hello.dll" --listen 127.0.0.1:$port --prefork "$workers" --max-children "$workers" \
+# The default ceiling: the pool follows the load, and an upgrade must hand over what it grew to.
+dotnet "$out/hello/Hello.dll" --listen 127.0.0.1:$port --prefork "$workers" \
   --daemonize --pid-file "$out/hello.pid" --error-log "$out/error.log"
 ms() { date +%s%3N; }
 

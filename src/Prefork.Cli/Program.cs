@@ -1,11 +1,13 @@
 using System.CommandLine;
 using System.CommandLine.Help;
+using Prefork;
 using Prefork.Cli;
 
 // `prefork status --scoreboard P | --control S | --pid-file P [--json] [--watch]`: a running daemon's
 // workers, from its scoreboard, from its master's control socket, or from the master's own scoreboard
 // found by its pid file. `prefork metrics --control S`: its Prometheus text.
 // `prefork stop|reload|upgrade|reopen-logs|scale ±N --pid-file P`: signals the daemon named by its pid file.
+// `prefork run [options] -- PROGRAM [ARGS…]`: the master of a program written without Prefork (RunCommand).
 // Problems are one line on standard error and exit code 1, never a stack trace.
 var scoreboard = new Option<string?>("--scoreboard") { Description = "the daemon's scoreboard file (its ScoreboardPath); or use --control" };
 var control = new Option<string?>("--control") { Description = "the daemon's control socket (its ControlSocketPath); or use --scoreboard" };
@@ -56,5 +58,17 @@ scale.SetAction((parsed, cancel) => ControlCommands.ScaleAsync(parsed.GetValue(s
 
 // A Command named "prefork", not a RootCommand: a RootCommand takes its name from the executable, and
 // the tool runs as Prefork.Cli.dll (see the project file), so help would say "Usage: Prefork.Cli".
-var root = new Command("prefork", "prefork: tools for Prefork daemons.") { status, metrics, stop, reload, upgrade, reopen, scale, new HelpOption(), new VersionOption() };
-return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
+var run = new RunCommand();
+var root = new Command("prefork", "prefork: tools for Prefork daemons, and the master of programs written without Prefork (run).")
+{
+    run.Command, status, metrics, stop, reload, upgrade, reopen, scale, new HelpOption(), new VersionOption(),
+};
+ParseResult parsedArgs = root.Parse(args);
+
+// `run` is a daemon's command line: a mistake there is one line naming the option, as for the samples.
+if (parsedArgs.CommandResult.Command == run.Command && parsedArgs.Errors.Count > 0)
+{
+    return StartupErrors.Report($"run: {parsedArgs.Errors[0].Message}", StartupErrors.BadOptions, "prefork");
+}
+
+return await parsedArgs.InvokeAsync().ConfigureAwait(false);

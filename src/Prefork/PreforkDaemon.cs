@@ -121,7 +121,12 @@ public static class PreforkDaemon
         using (files)
         {
             Func<bool>? onReady = launcher is null ? null : () => ReportReady(launcher, files, handover, logger, options.PidPath);
-            using var master = new MasterHost(options, loggerFactory, files, onReady, handover);
+            Func<int, bool, bool>? reportServing = handover is null ? null : (ready, last) =>
+            {
+                launcher!.Serving(ready, last);
+                return !launcher.IsClosed;
+            };
+            using var master = new MasterHost(options, loggerFactory, files, onReady, handover, reportServing);
             int exitCode = await master.RunAsync().ConfigureAwait(false);
             if (master.FatalError is { } fatal)
             {
@@ -161,7 +166,7 @@ public static class PreforkDaemon
         }
 
         Log.UpgradeReady(logger, Environment.ProcessId, pidPath ?? "(none)", handover.OldMasterPid);
-        launcher.Ready();
+        launcher.ReadyToTakeOver();
         return true;
     }
 

@@ -137,6 +137,12 @@ public sealed class PreforkOptions
     /// </summary>
     public UnixFileMode Umask { get; set; } = UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
 
+    /// <summary>
+    /// Advanced, for the <c>prefork run</c> tool: the program each child runs instead of this one (an app
+    /// that knows nothing of Prefork). Null, the default: a child is this same program started again.
+    /// </summary>
+    internal Processes.WorkerCommand? ChildCommand { get; set; }
+
     /// <summary>Where log lines go. Default: one line per event on standard error.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
 

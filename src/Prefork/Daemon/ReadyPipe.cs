@@ -4,7 +4,8 @@ namespace Prefork.Daemon;
 
 /// <summary>
 /// Called in the master process of a daemonized run: the one message the master owes its launcher
-/// (or, after SIGUSR2, the old master it replaces), either "ready" or the reason it cannot start. The pipe is the master's original standard output,
+/// (or, after SIGUSR2, the old master it replaces), either "ready" or the reason it cannot start; to an
+/// old master, "ready" is followed by how many children serve, as they come up. The pipe is the master's original standard output,
 /// which the launcher reads; it is moved to a close-on-exec descriptor above 2 before stdout is pointed
 /// at the error log, so neither the redirect nor any worker can keep it open.
 /// </summary>
@@ -12,6 +13,7 @@ internal sealed class ReadyPipe : IDisposable
 {
     public const string ReadyLine = "prefork-ready";
     public const string ErrorPrefix = "prefork-error: ";
+    public const string ServingPrefix = "prefork-serving ";
 
     private readonly Lock _gate = new();
     private DescriptorHandle? _handle;
@@ -35,8 +37,29 @@ internal sealed class ReadyPipe : IDisposable
         return new ReadyPipe(new DescriptorHandle(fd));
     }
 
+    /// <summary>Closed: the message was the last one, or nobody reads any more.</summary>
+    public bool IsClosed
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _handle is null;
+            }
+        }
+    }
+
     /// <summary>Tells the launcher to exit 0, then closes the pipe; later calls do nothing.</summary>
     public void Ready() => Send(ReadyLine);
+
+    /// <summary>Tells an upgrading old master this master serves, and keeps the pipe open for <see cref="Serving"/>.</summary>
+    public void ReadyToTakeOver() => Send(ReadyLine, close: false);
+
+    /// <summary>
+    /// Tells the old master how many children of this master are ready, so it retires as many of its own;
+    /// <paramref name="last"/> closes the pipe (the old master then retires whatever it has left).
+    /// </summary>
+    public void Serving(int ready, bool last) => Send(ServingPrefix + ready.ToString(System.Globalization.CultureInfo.InvariantCulture), close: last);
 
     /// <summary>Tells the launcher why the master cannot start; it prints this and exits non-zero.</summary>
     public void Fail(string message) => Send(ErrorPrefix + message.ReplaceLineEndings(" "));
@@ -50,7 +73,7 @@ internal sealed class ReadyPipe : IDisposable
         }
     }
 
-    private unsafe void Send(string line)
+    private unsafe void Send(string line, bool close = true)
     {
         lock (_gate)
         {
@@ -63,7 +86,15 @@ internal sealed class ReadyPipe : IDisposable
             fixed (byte* start = bytes)
             {
                 // The launcher may already be gone (killed by the operator); the daemon carries on regardless.
-                _ = Interop.Write(_handle.Fd, start, (nuint)bytes.Length);
+                if (Interop.Write(_handle.Fd, start, (nuint)bytes.Length) < 0)
+                {
+                    close = true;
+                }
+            }
+
+            if (!close)
+            {
+                return;
             }
 
             _handle.Dispose();

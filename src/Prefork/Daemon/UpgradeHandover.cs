@@ -18,22 +18,27 @@ namespace Prefork.Daemon;
 ///   └─ master (new, pid B)       adopts the listeners and the control sockets (no bind: A and B both
 ///        │                       accept on them meanwhile), the pid file (same open file
 ///        │                       description, so the same flock: the file is never unlocked),
-///        ├─ worker …             starts its children; once the floor is ready: writes B into the
-///        │                       pid file, claims the control socket's file, then "prefork-ready" on the pipe
+///        ├─ worker …             starts as many children as A had serving; once its floor is ready: writes
+///        │                       B into the pid file, claims the control socket's file, then "prefork-ready"
+///        │                       on the pipe, then "prefork-serving N" each time N of its children are ready,
+///        │                       and closes the pipe once N reaches what A had serving
 ///        ▼
-/// A reads "ready": MAINPID=B to systemd, closes its control sockets (never unlinks: the file is B's),
-/// retires its children (SIGTERM, graceful), exits 0 without touching the pid file; B is reparented.
+/// A reads "ready": MAINPID=B to systemd, closes its control sockets (never unlinks: the file is B's);
+/// for each "serving N" it retires children (SIGTERM, graceful) until N are gone, so the two pools
+/// together never serve with fewer; at end of file (or ReloadTimeout) it retires the rest, and exits 0
+/// without touching the pid file; B is reparented, and its own scaling takes over.
 /// A reads an error, end of file or nothing within ReloadTimeout: A writes its own pid back, stops B
 /// (which leaves the control socket's file alone: it never claimed it), and carries on.
 /// </code>
 /// </remarks>
-internal sealed record UpgradeHandover(int OldMasterPid, IReadOnlyList<int> ListenFds, int? PidFileFd, int ReadyFd, ControlHandover? Control = null)
+internal sealed record UpgradeHandover(int OldMasterPid, IReadOnlyList<int> ListenFds, int? PidFileFd, int ReadyFd, ControlHandover? Control = null, int Serving = 0)
 {
     internal const string FromVariable = "PREFORK_UPGRADE_FROM";
     internal const string ListenFdsVariable = "PREFORK_UPGRADE_LISTEN_FDS";
     internal const string PidFileFdVariable = "PREFORK_UPGRADE_PID_FD";
     internal const string ReadyFdVariable = "PREFORK_UPGRADE_READY_FD";
     internal const string ControlFdsVariable = "PREFORK_UPGRADE_CONTROL_FDS";
+    internal const string ServingVariable = "PREFORK_UPGRADE_SERVING";
 
     /// <summary>Old master: the variables of the new master's environment.</summary>
     public void WriteTo(IDictionary<string, string?> environment)
@@ -43,6 +48,7 @@ internal sealed record UpgradeHandover(int OldMasterPid, IReadOnlyList<int> List
         environment[PidFileFdVariable] = PidFileFd is int fd ? Text(fd) : null;
         environment[ReadyFdVariable] = Text(ReadyFd);
         environment[ControlFdsVariable] = Control?.ToText();
+        environment[ServingVariable] = Text(Serving);
     }
 
     /// <summary>
@@ -57,7 +63,8 @@ internal sealed record UpgradeHandover(int OldMasterPid, IReadOnlyList<int> List
         string? pidFile = Environment.GetEnvironmentVariable(PidFileFdVariable);
         string? ready = Environment.GetEnvironmentVariable(ReadyFdVariable);
         string? control = Environment.GetEnvironmentVariable(ControlFdsVariable);
-        foreach (string name in new[] { FromVariable, ListenFdsVariable, PidFileFdVariable, ReadyFdVariable, ControlFdsVariable })
+        string? serving = Environment.GetEnvironmentVariable(ServingVariable);
+        foreach (string name in new[] { FromVariable, ListenFdsVariable, PidFileFdVariable, ReadyFdVariable, ControlFdsVariable, ServingVariable })
         {
             Environment.SetEnvironmentVariable(name, null);
         }
@@ -72,7 +79,8 @@ internal sealed record UpgradeHandover(int OldMasterPid, IReadOnlyList<int> List
             [.. (listen ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries).Select(part => Parse(part, ListenFdsVariable))],
             string.IsNullOrEmpty(pidFile) ? null : Parse(pidFile, PidFileFdVariable),
             Parse(ready, ReadyFdVariable),
-            string.IsNullOrEmpty(control) ? null : ControlHandover.Parse(control, ControlFdsVariable));
+            string.IsNullOrEmpty(control) ? null : ControlHandover.Parse(control, ControlFdsVariable),
+            string.IsNullOrEmpty(serving) ? 0 : Parse(serving, ServingVariable));
     }
 
     /// <summary>Every descriptor the new master must inherit.</summary>

@@ -82,6 +82,9 @@ internal static partial class Log
     [LoggerMessage(113, LogLevel.Information, "reload requested ({Reason}) while generation {Generation} is starting: it will serve this request too")]
     public static partial void ReloadCoalesced(ILogger logger, string reason, int generation);
 
+    [LoggerMessage(115, LogLevel.Information, "reload requested ({Reason}) while generation {Generation} is starting from an earlier build: generation {Next} replaces it ({Stopped} of its children not ready yet stop now)")]
+    public static partial void ReloadSuperseded(ILogger logger, string reason, int generation, int next, int stopped);
+
     [LoggerMessage(114, LogLevel.Information, "auto-reload: {Count} changed files under {Root}, stable for one more check")]
     public static partial void CodeChanged(ILogger logger, int count, string root);
 
@@ -89,7 +92,7 @@ internal static partial class Log
     [LoggerMessage(130, LogLevel.Information, "upgrade: started new master pid {NewPid} ({Reason}); this master {Pid} serves on until it is ready")]
     public static partial void UpgradeStarted(ILogger logger, int newPid, string reason, int pid);
 
-    [LoggerMessage(131, LogLevel.Information, "upgrade: new master pid {NewPid} is ready after {Milliseconds} ms and holds the pid file; retiring this master's {Children} children, then exiting")]
+    [LoggerMessage(131, LogLevel.Information, "upgrade: new master pid {NewPid} is ready after {Milliseconds} ms and holds the pid file; this master retires its {Children} children as the new master's come up, then exits")]
     public static partial void UpgradeHandedOver(ILogger logger, int newPid, long milliseconds, int children);
 
     [LoggerMessage(132, LogLevel.Error, "upgrade abandoned, this master {Pid} carries on and holds the pid file again: {Reason}")]

@@ -50,6 +50,9 @@ internal abstract record MasterEvent
     /// <summary>The new master of an upgrade said it is ready (<paramref name="Failure"/> null), or why it is not.</summary>
     public sealed record UpgradeFinished(MasterUpgrade Upgrade, string? Failure) : MasterEvent;
 
+    /// <summary>After an upgrade handed over: <paramref name="Ready"/> children of the new master serve; null once it reports no more.</summary>
+    public sealed record SuccessorServing(int? Ready) : MasterEvent;
+
     public sealed record KillRequested(int Pid, string Reason) : MasterEvent;
 
     public sealed record CancelRequested(ClientDisconnect Connection) : MasterEvent;

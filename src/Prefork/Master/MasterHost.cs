@@ -35,6 +35,7 @@ internal sealed class MasterHost : IDaemonControl, IDisposable
     private readonly MasterCounters _counters;
     private readonly UpgradeHandover? _handover;
     private readonly Func<bool>? _onReady;
+    private readonly Func<int, bool, bool>? _reportServing;
     private readonly TimeProvider _time;
 
     /// <summary>Cancelled by a stop signal while AfterInit runs: its token is live.</summary>
@@ -50,13 +51,19 @@ internal sealed class MasterHost : IDaemonControl, IDisposable
     /// Returns false when an upgrade's old master was told this master cannot take over after all.
     /// </param>
     /// <param name="handover">In a master started by an upgrade: what the old master passed.</param>
+    /// <param name="reportServing">After an upgrade: tells the old master how many children are ready (see <see cref="MasterReadiness"/>).</param>
     /// <param name="time">For testing; the system's clock otherwise.</param>
-    public MasterHost(PreforkOptions options, ILoggerFactory loggerFactory, DaemonFiles files, Func<bool>? onReady, UpgradeHandover? handover = null, TimeProvider? time = null)
+    public MasterHost(
+        PreforkOptions options, ILoggerFactory loggerFactory, DaemonFiles files, Func<bool>? onReady,
+        UpgradeHandover? handover = null, Func<int, bool, bool>? reportServing = null, TimeProvider? time = null)
     {
         _options = options;
         _files = files;
         _onReady = onReady;
-        _handover = handover;
+        _reportServing = reportServing;
+
+        // The old master's pool may be larger than this build's ceiling allows.
+        _handover = handover is null ? null : handover with { Serving = Math.Min(handover.Serving, options.MaxChildren) };
         _time = time ?? TimeProvider.System;
         _logger = loggerFactory.CreateLogger("Prefork.Master");
         _counters = new MasterCounters(options.Prefork, options.MaxChildren, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
@@ -133,7 +140,7 @@ internal sealed class MasterHost : IDaemonControl, IDisposable
     {
         bool single = _options.Prefork == 0;
         using var spawner = single ? null : new Spawner(
-            WorkerCommand.ForThisProcess(),
+            _options.ChildCommand ?? WorkerCommand.ForThisProcess(),
             () => listeners.Descriptors.Append(scoreboard.Descriptor),
             _events.Writer);
         // The counters as System.Diagnostics.Metrics instruments too, for dotnet-counters and OpenTelemetry.
@@ -148,7 +155,7 @@ internal sealed class MasterHost : IDaemonControl, IDisposable
             new ScoreboardReader(scoreboard),
             _counters,
             _systemd,
-            new MasterReadiness(_systemd, _onReady, _handover, control),
+            new MasterReadiness(_systemd, _onReady, _handover, control, _reportServing),
             this)
         {
             SingleProcess = single,

@@ -31,6 +31,7 @@ internal static class MasterLoop
                     case MasterEvent.ReloadRequested reload: supervisor.BeginReload(reload.Reason); break;
                     case MasterEvent.UpgradeRequested upgrade: await supervisor.BeginUpgradeAsync(upgrade.Reason).ConfigureAwait(false); break;
                     case MasterEvent.UpgradeFinished finished: await supervisor.OnUpgradeFinishedAsync(finished.Upgrade, finished.Failure).ConfigureAwait(false); break;
+                    case MasterEvent.SuccessorServing serving: supervisor.OnSuccessorServing(serving.Ready); break;
                     case MasterEvent.CheckClients: supervisor.CheckClients(); break;
                     case MasterEvent.CheckCode: supervisor.CheckCode(); break;
                     case MasterEvent.CodeChecked code: supervisor.OnCodeChecked(code); break;

@@ -18,11 +18,13 @@ internal sealed class MasterUpgrade : IDisposable
     private static readonly TimeSpan StopWait = TimeSpan.FromSeconds(10);
 
     private readonly AnonymousPipeServerStream _pipe;
+    private readonly StreamReader _reader;
     private readonly Process _newMaster;
 
     private MasterUpgrade(AnonymousPipeServerStream pipe, Process newMaster, string reason)
     {
         _pipe = pipe;
+        _reader = new StreamReader(pipe, leaveOpen: true);
         _newMaster = newMaster;
         NewPid = newMaster.Id;
         Reason = reason;
@@ -38,12 +40,12 @@ internal sealed class MasterUpgrade : IDisposable
     /// <summary>Starts the new master from the program on disk, with the same arguments.</summary>
     /// <exception cref="IOException">The pipe cannot be made or the descriptors not passed.</exception>
     /// <exception cref="System.ComponentModel.Win32Exception">The program cannot be started.</exception>
-    public static async Task<MasterUpgrade> StartAsync(Spawner spawner, IReadOnlyList<int> listenFds, ControlHandover? control, int? pidFileFd, string reason)
+    public static async Task<MasterUpgrade> StartAsync(Spawner spawner, IReadOnlyList<int> listenFds, ControlHandover? control, int? pidFileFd, int serving, string reason)
     {
         var pipe = new AnonymousPipeServerStream(PipeDirection.In, HandleInheritability.None);
         try
         {
-            var handover = new UpgradeHandover(Environment.ProcessId, listenFds, pidFileFd, (int)pipe.ClientSafePipeHandle.DangerousGetHandle(), control);
+            var handover = new UpgradeHandover(Environment.ProcessId, listenFds, pidFileFd, (int)pipe.ClientSafePipeHandle.DangerousGetHandle(), control, serving);
             ProcessStartInfo info = WorkerCommand.ForThisProcess().ToStartInfo();
 
             // The new master outlives this one: its standard input must not be a pipe this process
@@ -73,11 +75,10 @@ internal sealed class MasterUpgrade : IDisposable
     /// <summary>Null once the new master said it is ready; otherwise why it is not.</summary>
     public async Task<string?> WaitForReadyAsync(TimeSpan timeout)
     {
-        using var reader = new StreamReader(_pipe, leaveOpen: true);
         using var deadline = new CancellationTokenSource(timeout);
         try
         {
-            while (await reader.ReadLineAsync(deadline.Token).ConfigureAwait(false) is { } line)
+            while (await _reader.ReadLineAsync(deadline.Token).ConfigureAwait(false) is { } line)
             {
                 if (line == ReadyPipe.ReadyLine)
                 {
@@ -112,6 +113,38 @@ internal sealed class MasterUpgrade : IDisposable
     }
 
     /// <summary>
+    /// After "ready": how many of the new master's children are ready, each time that grows, until it
+    /// closes the pipe (it has as many as this master had serving), exits, or <paramref name="timeout"/> passes.
+    /// </summary>
+    public async IAsyncEnumerable<int> ReadServingAsync(TimeSpan timeout)
+    {
+        using var deadline = new CancellationTokenSource(timeout);
+        while (true)
+        {
+            string? line;
+            try
+            {
+                line = await _reader.ReadLineAsync(deadline.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException or ObjectDisposedException)
+            {
+                yield break;
+            }
+
+            if (line is null)
+            {
+                yield break;
+            }
+
+            if (line.StartsWith(ReadyPipe.ServingPrefix, StringComparison.Ordinal)
+                && int.TryParse(line.AsSpan(ReadyPipe.ServingPrefix.Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int ready))
+            {
+                yield return ready;
+            }
+        }
+    }
+
+    /// <summary>
     /// A new master that failed or was too slow goes, with its children (they watch their master):
     /// SIGTERM, then SIGKILL if it is still there after a while.
     /// </summary>
@@ -140,6 +173,7 @@ internal sealed class MasterUpgrade : IDisposable
 
     public void Dispose()
     {
+        _reader.Dispose();
         _pipe.Dispose();
         _newMaster.Dispose();
     }

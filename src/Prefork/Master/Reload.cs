@@ -1,15 +1,22 @@
 namespace Prefork.Master;
 
 /// <summary>
-/// One graceful reload, from generation <see cref="From"/> to <see cref="To"/>:
+/// One graceful reload, from generation <see cref="From"/> to <see cref="To"/>. A reload means "the
+/// program on disk now", so a reload requested while this one runs starts a newer generation as soon as
+/// any child of this one was started (that child may run an older build than the disk holds):
 /// <code>
-///   HUP ──► spawn a full pool of generation To (old children keep serving)
-///           each To child that becomes ready ──► retire one From child (it finishes its request)
-///           no From child left ──► done
+///   HUP ──► spawn a full pool of generation To (older children keep serving)
+///           each To child that becomes ready ──► retire one older child, oldest generation first
+///           no older child left ──► done
+///           HUP again, no To child started yet ──► coalesced: this reload serves it
+///           HUP again, a To child started ──► superseded: a reload to To + 1 begins; To's children
+///               that are not ready yet stop at once, its ready ones are replaced like any older child
+///           TERM, or an upgrade handed over ──► dropped: the stop retires everyone
 ///           To children keep dying before they are ready, or none is ready in time
-///               ──► abandoned: kill the To children, the From children carry on
+///               ──► abandoned: kill the To children, the older children carry on
 /// </code>
-/// The listening sockets are never touched, so no connection is refused on the way.
+/// The listening sockets are never touched, so no connection is refused on the way. Pure: every
+/// decision is a function of its inputs, so docs/operations.md's diagram is what the tests check.
 /// </summary>
 internal sealed class Reload
 {
@@ -41,12 +48,34 @@ internal sealed class Reload
 
     public bool AnyReady { get; private set; }
 
+    /// <summary>Children of <see cref="To"/> started so far: from the first one on, the build they load is fixed.</summary>
+    public int Spawned { get; private set; }
+
+    /// <summary>
+    /// Another reload is asked for while this one runs: true when this one can serve it, because none of
+    /// its children has started yet, so every one of them will load what is on disk now.
+    /// </summary>
+    public bool Absorbs => Spawned == 0;
+
+    public void RecordSpawn() => Spawned++;
+
     public void RecordBootFailure() => BootFailures++;
 
     /// <summary>An old child asked to go other than for a ready new one (the floor moved): it counts too.</summary>
     public void RecordRetired() => Retired++;
 
-    /// <summary>A child of the new generation is ready: the oldest-slot child of an older generation may go.</summary>
+    /// <summary>
+    /// A newer reload replaces this one: it starts from this one's generation, and this one's children
+    /// that are not ready yet stop now (they serve nobody and run an older build than the disk holds).
+    /// </summary>
+    public (Reload Next, IReadOnlyList<WorkerProcess> StopNow) Supersede(IEnumerable<WorkerProcess> workers, long nowMs, string reason)
+    {
+        var next = new Reload(To, To + 1, nowMs, ReadyTimeout, reason);
+        WorkerProcess[] starting = [.. workers.Where(w => w.Generation == To && !w.Ready && !w.IsStopping)];
+        return (next, starting);
+    }
+
+    /// <summary>A child of the new generation is ready: the oldest child of an older generation may go.</summary>
     public WorkerProcess? ChildToRetire(WorkerProcess ready, IEnumerable<WorkerProcess> workers)
     {
         if (ready.Generation != To)
@@ -55,7 +84,8 @@ internal sealed class Reload
         }
 
         AnyReady = true;
-        WorkerProcess? old = workers.Where(w => w.Generation < To && !w.IsStopping).OrderBy(w => w.Slot).FirstOrDefault();
+        WorkerProcess? old = workers.Where(w => w.Generation < To && !w.IsStopping)
+            .OrderBy(w => w.Generation).ThenBy(w => w.Slot).FirstOrDefault();
         if (old is not null)
         {
             Retired++;

@@ -82,7 +82,8 @@ internal sealed class Spawner : IDisposable
         OpenFilesLimit.EnsureHeadroom("not starting another child");
 
         ProcessStartInfo info = _command.ToStartInfo();
-        info.WorkingDirectory = DaemonLauncher.ChildWorkingDirectory ?? info.WorkingDirectory;
+        // A command's own folder first: `prefork run --daemonize` starts an app.dll in its folder, its content root.
+        info.WorkingDirectory = _command.WorkingDirectory ?? DaemonLauncher.ChildWorkingDirectory ?? info.WorkingDirectory;
         environment.WriteTo(info.Environment);
 
         // systemd talks to the master only: a child that saw these would answer for the whole daemon.

@@ -41,7 +41,9 @@ internal sealed partial class Supervisor
         int leaving = _reload is { } reload ? _table.All.Count(w => w.Generation < reload.To) : 0;
         ScalingOptions scaling = leaving == 0 ? _scaling : _scaling with { Ceiling = _scaling.Ceiling + leaving };
         int? queued = ListenQueue.Total(_parts.Listeners);
-        ScalingDecision decision = ScalingPolicy.Decide(children, _floor, scaling, _scalingMemory, NowMs, queued);
+        // A new master of an upgrade holds as many children as the old one had serving, until it serves with them.
+        int floor = Math.Max(_floor, _parts.Readiness.HandoverTarget);
+        ScalingDecision decision = ScalingPolicy.Decide(children, floor, scaling, _scalingMemory, NowMs, queued);
         _scalingMemory = tick ? decision.Memory : decision.Memory with { NextBurst = _scalingMemory.NextBurst };
         if (decision.ReportCeiling)
         {
@@ -106,6 +108,7 @@ internal sealed partial class Supervisor
         long? limit = _parts.SingleProcess ? null : RequestLimit.ForNewChild(Options.MaxRequestsPerChild, Random.Shared);
         _requestLimitBySlot[slot] = limit;
         _parts.Children.Spawn(new WorkerEnvironment(_parts.MasterPid, slot, _generation, _parts.ListenFds, _parts.ScoreboardFd) { RequestLimit = limit });
+        _reload?.RecordSpawn();
         return true;
     }
 

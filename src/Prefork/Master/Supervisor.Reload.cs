@@ -17,16 +17,32 @@ internal sealed partial class Supervisor
             return;
         }
 
-        if (_reload is not null)
+        Reload next;
+        if (_reload is not { } pending)
         {
-            // A deploy often sends several HUPs: one new generation serves them all.
-            Log.ReloadCoalesced(Logger, reason, _reload.To);
+            next = new Reload(_generation, _generation + 1, NowMs, Options.ReloadTimeout, reason);
+        }
+        else if (pending.Absorbs)
+        {
+            // None of its children has started: each will load what is on disk now, as this request asks.
+            Log.ReloadCoalesced(Logger, reason, pending.To);
             return;
         }
+        else
+        {
+            // Some of its children may run an older build than the disk holds now: a newer generation replaces them.
+            (next, IReadOnlyList<WorkerProcess> stopNow) = pending.Supersede(_table.All, NowMs, reason);
+            foreach (WorkerProcess starting in stopNow)
+            {
+                starting.RetireReason = $"superseded by generation {next.To} before it was ready";
+                RequestStop(starting, immediate: false);
+            }
 
-        int from = _generation;
-        _generation = from + 1;
-        _reload = new Reload(from, _generation, NowMs, Options.ReloadTimeout, reason);
+            Log.ReloadSuperseded(Logger, reason, pending.To, next.To, stopNow.Count);
+        }
+
+        _generation = next.To;
+        _reload = next;
         Scoreboard.SetGeneration(_generation);
         Counters.ReloadStarted();
         Counters.SetGeneration(_generation);
@@ -37,7 +53,7 @@ internal sealed partial class Supervisor
 
     private void AdvanceReload()
     {
-        if (_reload is not { } reload)
+        if (_reload is not { } reload || _stop is not null)
         {
             return;
         }

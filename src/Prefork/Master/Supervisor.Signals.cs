@@ -12,8 +12,9 @@ internal sealed partial class Supervisor
         switch (signal)
         {
             case PosixSignal.SIGTERM or PosixSignal.SIGINT:
-                // A second TERM or INT while stopping means "now", as with gunicorn and unicorn.
-                BeginStop(signal.ToString(), immediate: _stop is not null);
+                // A second TERM or INT while stopping means "now", as with gunicorn and unicorn; after an
+                // upgrade handed over, the first one retires gracefully the children still serving here.
+                BeginStop(signal.ToString(), immediate: _stop is not null && !(HandedOverTo is not null && _table.All.Any(w => !w.IsStopping)));
                 break;
             case PosixSignal.SIGQUIT:
                 BeginStop("SIGQUIT", immediate: true);

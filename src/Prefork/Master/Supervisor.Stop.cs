@@ -3,7 +3,7 @@ using Prefork.Logging;
 namespace Prefork.Master;
 
 /// <summary>
-/// Stopping, and handing over to a new master. A graceful stop runs BeforeShutdown first (off the loop,
+/// Stopping. A graceful stop runs BeforeShutdown first (off the loop,
 /// at most GracefulTimeout), then asks every child to finish (TERM) and kills the ones still there
 /// after GracefulTimeout. An immediate stop (QUIT, or a second TERM) cancels BeforeShutdown and sends
 /// QUIT, then KILL after <see cref="QuitEscalation"/>.
@@ -21,6 +21,13 @@ internal sealed partial class Supervisor
 
     public void BeginStop(string reason, bool immediate)
     {
+        if (HandedOverTo is not null && !immediate)
+        {
+            // Handing over to a new master, children go as its children come up; a stop means all of them now.
+            RetireForSuccessor(ready: null);
+            return;
+        }
+
         // Only an escalation changes a stop under way: graceful, then immediate.
         if (_stop is { Immediate: true } || (_stop is not null && !immediate))
         {
@@ -29,6 +36,7 @@ internal sealed partial class Supervisor
 
         bool first = _stop is null;
         _stop = new StopState(NowMs, immediate, ChildrenTold: false, $"shutdown: {reason}");
+        _reload = null;
         _parts.Upgrader?.Abandon($"this master is stopping ({reason})");
         Log.ShuttingDown(Logger, immediate ? "immediate" : "graceful", reason);
         _parts.Systemd.Stopping($"stopping: {reason}");
@@ -130,38 +138,6 @@ internal sealed partial class Supervisor
             worker.Killed = true;
             Signal(worker, Interop.SIGKILL);
         }
-    }
-
-    public async Task BeginUpgradeAsync(string reason)
-    {
-        if (_parts.Upgrader is not { } upgrader)
-        {
-            Log.UpgradeRefused(Logger, reason, "a single-process daemon (Prefork = 0) cannot be upgraded in place; restart it");
-            return;
-        }
-
-        await upgrader.BeginAsync(reason, stopping: _stop is not null).ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// The new master of an upgrade is ready: it alone answers on the control socket from now on;
-    /// retire every child as in a stop, without BeforeShutdown.
-    /// </summary>
-    public async Task OnUpgradeFinishedAsync(MasterUpgrade upgrade, string? failure)
-    {
-        if (_parts.Upgrader?.Finish(upgrade, failure, _table.All.Count()) is not int successor)
-        {
-            return;
-        }
-
-        if (_parts.Control is { } control)
-        {
-            await control.RelinquishAsync().ConfigureAwait(false);
-        }
-
-        HandedOverTo = successor;
-        _stop = new StopState(NowMs, Immediate: false, ChildrenTold: false, RetireReason: $"master upgraded to pid {successor}");
-        TellChildrenToStop(immediate: false);
     }
 
     /// <param name="StartedMs">When the stop began.</param>

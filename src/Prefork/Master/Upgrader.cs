@@ -25,8 +25,11 @@ internal sealed class Upgrader(
     private readonly int _pid = Environment.ProcessId;
     private MasterUpgrade? _pending;
 
-    /// <summary>USR2 or <see cref="IDaemonControl.RequestUpgrade"/>: start a new master unless one is starting or this one is stopping.</summary>
-    public async Task BeginAsync(string reason, bool stopping)
+    /// <summary>
+    /// USR2 or <see cref="IDaemonControl.RequestUpgrade"/>: start a new master unless one is starting or
+    /// this one is stopping. It starts as many children as this master has <paramref name="serving"/>.
+    /// </summary>
+    public async Task BeginAsync(string reason, bool stopping, int serving)
     {
         if (stopping)
         {
@@ -43,7 +46,7 @@ internal sealed class Upgrader(
         MasterUpgrade upgrade;
         try
         {
-            upgrade = await MasterUpgrade.StartAsync(spawner, listenerDescriptors, control?.Handover, files.PidFileDescriptor, reason).ConfigureAwait(false);
+            upgrade = await MasterUpgrade.StartAsync(spawner, listenerDescriptors, control?.Handover, files.PidFileDescriptor, serving, reason).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or InvalidOperationException or System.ComponentModel.Win32Exception)
         {
@@ -78,11 +81,11 @@ internal sealed class Upgrader(
 
         // systemd hears the new main pid from the current one, then nothing more from this master (its
         // READY=1 would carry its own MAINPID back, and it is not stopping the service).
+        // The pipe stays open: the new master reports its ready children on it (see WaitForNewMasterAsync).
         _pending = null;
         Log.UpgradeHandedOver(logger, upgrade.NewPid, Environment.TickCount64 - upgrade.StartedTicks, children);
         systemd.MainPid(upgrade.NewPid);
         systemd.Muted = true;
-        upgrade.Dispose();
         return upgrade.NewPid;
     }
 
@@ -101,10 +104,31 @@ internal sealed class Upgrader(
         _ = StopAndDisposeAsync(upgrade);
     }
 
+    /// <summary>
+    /// Off the loop: the new master's answer, then (once it serves) its ready children as they come up,
+    /// each an event; the last event (null) means "retire the rest", at the pipe's end or after ReloadTimeout.
+    /// </summary>
     private async Task WaitForNewMasterAsync(MasterUpgrade upgrade)
     {
         string? failure = await upgrade.WaitForReadyAsync(readyTimeout).ConfigureAwait(false);
         events.TryWrite(new MasterEvent.UpgradeFinished(upgrade, failure));
+        if (failure is not null)
+        {
+            return;
+        }
+
+        try
+        {
+            await foreach (int ready in upgrade.ReadServingAsync(readyTimeout).ConfigureAwait(false))
+            {
+                events.TryWrite(new MasterEvent.SuccessorServing(ready));
+            }
+        }
+        finally
+        {
+            events.TryWrite(new MasterEvent.SuccessorServing(null));
+            upgrade.Dispose();
+        }
     }
 
     private static async Task StopAndDisposeAsync(MasterUpgrade upgrade)

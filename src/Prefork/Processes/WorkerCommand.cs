@@ -22,6 +22,9 @@ internal sealed record WorkerCommand(string FileName, IReadOnlyList<string> Argu
     /// <summary>The folder of the program as it was named (the entry assembly's under the muxer).</summary>
     public string ProgramFolder => Path.GetDirectoryName(IsMuxer(FileName) ? EntryAssembly ?? FileName : FileName) ?? "/";
 
+    /// <summary>Variables the child gets on top of the master's environment (null values remove one).</summary>
+    public IReadOnlyDictionary<string, string?> Variables { get; init; } = new Dictionary<string, string?>();
+
     private string? EntryAssembly => Arguments.FirstOrDefault(a => a.EndsWith(".dll", StringComparison.Ordinal));
 
     private static readonly Lazy<WorkerCommand> ThisProcess = new(Decide);
@@ -95,6 +98,18 @@ internal sealed record WorkerCommand(string FileName, IReadOnlyList<string> Argu
         foreach (string argument in Arguments)
         {
             info.ArgumentList.Add(argument);
+        }
+
+        foreach ((string name, string? value) in Variables)
+        {
+            if (value is null)
+            {
+                info.Environment.Remove(name);
+            }
+            else
+            {
+                info.Environment[name] = value;
+            }
         }
 
         return info;

@@ -1,7 +1,7 @@
 namespace Prefork.IntegrationTests.Support;
 
 /// <summary>
-/// Starts the slow builds some tests need (the NativeAOT publish, the second stamped build) as soon as the
+/// Starts the slow builds some tests need (the NativeAOT publish, the stamped builds) as soon as the
 /// first daemon starts, one after the other, so they overlap with tests that mostly wait on processes
 /// instead of holding up the first test that needs them. A failure surfaces in the tests that await them.
 /// </summary>
@@ -11,7 +11,8 @@ internal static class EarlyBuilds
     {
         // One at a time: the publish restores for linux-x64, which the second build then reads.
         await Swallow(AotSample.ExecutableAsync()).ConfigureAwait(false);
-        await Swallow(HelloRebuild.OutputAsync()).ConfigureAwait(false);
+        await Swallow(HelloRebuild.Second.FolderAsync()).ConfigureAwait(false);
+        await Swallow(HelloRebuild.Third.FolderAsync()).ConfigureAwait(false);
     }));
 
     public static void Start() => _ = Started.Value;

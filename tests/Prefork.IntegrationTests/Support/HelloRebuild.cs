@@ -1,20 +1,40 @@
 namespace Prefork.IntegrationTests.Support;
 
 /// <summary>
-/// A second, really compiled build of samples/Hello stamped with its own <see cref="BuildId"/>, for the
-/// tests that deploy a new build and must see it serve. Built once per test run, in a configuration of
-/// its own (so the solution's Debug or Release outputs are never touched), without build servers that
-/// would outlive the test; a few seconds on the CI machine.
+/// Other, really compiled builds of samples/Hello, each stamped with its own <see cref="Id"/>, for the
+/// tests that deploy a new build and must see it serve. Each is built once per test run, in a
+/// configuration of its own (so the solution's Debug or Release outputs are never touched), one at a time
+/// (they share that configuration's intermediate folder), without build servers that would outlive the
+/// test; a few seconds each on the CI machine.
 /// </summary>
-internal static class HelloRebuild
+internal sealed class HelloRebuild
 {
     private static readonly SemaphoreSlim Gate = new(1, 1);
-    private static string? _output;
+    private string? _output;
 
-    public static string BuildId { get; } = $"deploy-{Guid.NewGuid():N}"[..19];
+    private readonly string _name;
 
-    /// <summary>The folder holding the new build's output.</summary>
-    public static async Task<string> OutputAsync()
+    private HelloRebuild(string name)
+    {
+        _name = name;
+        Id = $"deploy-{name}-{Guid.NewGuid():N}"[..20];
+    }
+
+    /// <summary>The second build, the one most deploy tests need.</summary>
+    public static HelloRebuild Second { get; } = new("b");
+
+    /// <summary>A third build, for deploying twice in a row.</summary>
+    public static HelloRebuild Third { get; } = new("c");
+
+    public static string BuildId => Second.Id;
+
+    public string Id { get; }
+
+    /// <summary>The folder holding the second build's output.</summary>
+    public static Task<string> OutputAsync() => Second.FolderAsync();
+
+    /// <summary>The folder holding this build's output.</summary>
+    public async Task<string> FolderAsync()
     {
         await Gate.WaitAsync().ConfigureAwait(false);
         try
@@ -27,9 +47,9 @@ internal static class HelloRebuild
         }
     }
 
-    private static async Task<string> BuildAsync()
+    private async Task<string> BuildAsync()
     {
-        string output = Path.Combine(AppContext.BaseDirectory, "hello-rebuild");
+        string output = Path.Combine(AppContext.BaseDirectory, $"hello-rebuild-{_name}");
         if (Directory.Exists(output))
         {
             Directory.Delete(output, recursive: true);
@@ -38,9 +58,9 @@ internal static class HelloRebuild
         string project = Path.Combine(SampleBuild.RepositoryRoot, "samples", "Hello", "Hello.csproj");
         (int exit, string stdout, string stderr) = await ShortProcess.RunProgramAsync(
             SampleBuild.Muxer,
-            ["build", project, "--no-restore", "-c", "DeployTest", "-o", output, $"-p:BuildId={BuildId}",
+            ["build", project, "--no-restore", "-c", "DeployTest", "-o", output, $"-p:BuildId={Id}",
              "-p:UseSharedCompilation=false", "-nodeReuse:false", "-v:q"],
             TimeSpan.FromMinutes(3)).ConfigureAwait(false);
-        return exit == 0 ? output : throw new InvalidOperationException($"dotnet build of the second Hello failed ({exit}):\n{stdout}\n{stderr}");
+        return exit == 0 ? output : throw new InvalidOperationException($"dotnet build of Hello stamped {Id} failed ({exit}):\n{stdout}\n{stderr}");
     }
 }

@@ -30,13 +30,14 @@ internal sealed class LoadClient
     /// <param name="keepAlive">Whether each client keeps its connection between requests.</param>
     /// <param name="stop">Ends the load.</param>
     /// <param name="patience">How long a client waits for an answer before it gives up and reconnects.</param>
-    public Task RunAsync(int port, int connections, bool keepAlive, CancellationToken stop, TimeSpan? patience = null) =>
-        RunAsync(new IPEndPoint(IPAddress.Loopback, port), connections, keepAlive, stop, patience);
+    /// <param name="path">What each request asks for (<c>/sleep/200</c> holds a child for a while).</param>
+    public Task RunAsync(int port, int connections, bool keepAlive, CancellationToken stop, TimeSpan? patience = null, string path = "/") =>
+        RunAsync(new IPEndPoint(IPAddress.Loopback, port), connections, keepAlive, stop, patience, path);
 
-    public Task RunAsync(EndPoint endpoint, int connections, bool keepAlive, CancellationToken stop, TimeSpan? patience = null) =>
-        Task.WhenAll(Enumerable.Range(0, connections).Select(_ => Task.Run(() => OneConnectionAsync(endpoint, keepAlive, patience ?? TimeSpan.FromSeconds(10), stop))));
+    public Task RunAsync(EndPoint endpoint, int connections, bool keepAlive, CancellationToken stop, TimeSpan? patience = null, string path = "/") =>
+        Task.WhenAll(Enumerable.Range(0, connections).Select(_ => Task.Run(() => OneConnectionAsync(endpoint, keepAlive, patience ?? TimeSpan.FromSeconds(10), path, stop))));
 
-    private async Task OneConnectionAsync(EndPoint endpoint, bool keepAlive, TimeSpan patience, CancellationToken stop)
+    private async Task OneConnectionAsync(EndPoint endpoint, bool keepAlive, TimeSpan patience, string path, CancellationToken stop)
     {
         Socket? socket = null;
         try
@@ -46,7 +47,7 @@ internal sealed class LoadClient
                 try
                 {
                     socket ??= await Http.ConnectAsync(endpoint).ConfigureAwait(false);
-                    HttpAnswer answer = await Http.RequestAsync(socket, "/", keepAlive, patience).ConfigureAwait(false);
+                    HttpAnswer answer = await Http.RequestAsync(socket, path, keepAlive, patience).ConfigureAwait(false);
                     if (answer.Status != 200)
                     {
                         Fail($"status {answer.Status}");

@@ -73,6 +73,16 @@ internal sealed class SupervisorHarness : IDisposable
         return started;
     }
 
+    /// <summary>A child started not ready reports itself ready (idle, or busy), as it would on its slot; then a tick.</summary>
+    public void MakeReady(int pid, WorkerState state = WorkerState.Idle)
+    {
+        WorkerProcess worker = Supervisor.Workers.Single(w => w.Pid == pid);
+        var slot = new SlotWriter(_memory, worker.Slot);
+        slot.Start(pid, worker.Generation);
+        slot.SetState(state, 0);
+        Supervisor.OnTick();
+    }
+
     public void Exit(int pid, int? signal = null)
     {
         WorkerProcess worker = Supervisor.Workers.Single(w => w.Pid == pid);

@@ -72,4 +72,20 @@ public sealed class WorkerCommandTests
         // Not found on that PATH: the resolved program is the one to trust.
         Assert.Equal("/opt/app/App", command.FileName);
     }
+
+    [Fact]
+    public void AnotherProgramsCommand_CarriesItsVariables_AndRemovesTheOnesSetToNull()
+    {
+        var command = new WorkerCommand("/usr/bin/dotnet", ["/srv/web/web.dll"], "/srv/web")
+        {
+            Variables = new Dictionary<string, string?> { ["DOTNET_STARTUP_HOOKS"] = "/opt/prefork/run-hook/Prefork.RunHook.dll", ["PATH"] = null },
+        };
+
+        System.Diagnostics.ProcessStartInfo info = command.ToStartInfo();
+
+        Assert.Equal("/opt/prefork/run-hook/Prefork.RunHook.dll", info.Environment["DOTNET_STARTUP_HOOKS"]);
+        Assert.False(info.Environment.ContainsKey("PATH"));
+        Assert.Equal("/srv/web", info.WorkingDirectory);
+        Assert.Equal("/srv/web", command.ProgramFolder);
+    }
 }

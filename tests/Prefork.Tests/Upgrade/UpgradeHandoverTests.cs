@@ -13,7 +13,7 @@ public sealed class UpgradeHandoverTests
     [Fact]
     public void Handover_RoundTripsThroughTheEnvironment_AndIsTakenOnlyOnce()
     {
-        var sent = new UpgradeHandover(4242, [7, 9], PidFileFd: 11, ReadyFd: 13);
+        var sent = new UpgradeHandover(4242, [7, 9], PidFileFd: 11, ReadyFd: 13, Serving: 10);
         var environment = new Dictionary<string, string?>();
         sent.WriteTo(environment);
         try
@@ -26,7 +26,7 @@ public sealed class UpgradeHandoverTests
             UpgradeHandover? taken = UpgradeHandover.Take();
 
             Assert.NotNull(taken);
-            Assert.Equal((4242, 11, 13), (taken.OldMasterPid, taken.PidFileFd, taken.ReadyFd));
+            Assert.Equal((4242, 11, 13, 10), (taken.OldMasterPid, taken.PidFileFd, taken.ReadyFd, taken.Serving));
             Assert.Equal([7, 9], taken.ListenFds);
             Assert.Equal([7, 9, 11, 13], taken.Descriptors);
 
