@@ -12,6 +12,7 @@ internal sealed class HelloCommandLine
     {
         [nameof(PreforkOptions.AccessLogPath)] = "--access-log",
         [nameof(PreforkOptions.OnClientDisconnect)] = "--kill-on-disconnect",
+        [nameof(PreforkOptions.KeepAliveTimeout)] = "--keepalive-timeout",
     };
 
     // The options every Prefork daemon shares, as `prefork run` spells them (the tool's file, compiled here too).
@@ -19,7 +20,8 @@ internal sealed class HelloCommandLine
     private readonly Option<string?> _accessLog = new("--access-log") { Description = "access log path (Common Log Format)" };
     private readonly Option<bool> _killOnDisconnect = new("--kill-on-disconnect") { Description = "kill a child whose client went away mid-request" };
     private readonly Option<bool> _cancelOnDisconnect = new("--cancel-on-disconnect") { Description = "cancel the request of a client that went away, keeping the child" };
-    private readonly Option<int> _workerConnections = new("--worker-connections") { Description = "connections one child serves at once (default 1, as Apache prefork)", DefaultValueFactory = _ => 1 };
+    private readonly Option<int> _workerConnections = new("--worker-connections") { Description = "requests one child serves at once (default 1, as Apache prefork); idle keep-alive connections do not count", DefaultValueFactory = _ => 1 };
+    private readonly Option<double> _keepAliveTimeout = new("--keepalive-timeout") { Description = "seconds an idle keep-alive connection stays parked before it is closed", DefaultValueFactory = _ => PreforkOptions.DefaultKeepAliveTimeout.TotalSeconds };
 
     // Hidden, for the crash-loop test: every child fails in WorkerInit, as an application that cannot boot.
     private readonly Option<bool> _crashOnStart = new("--crash-on-start") { Hidden = true };
@@ -32,7 +34,7 @@ internal sealed class HelloCommandLine
     {
         Root = new RootCommand("Hello: a preforking HTTP/1.1 sample daemon built on Prefork.")
         {
-            _accessLog, _killOnDisconnect, _cancelOnDisconnect, _workerConnections, _crashOnStart, _crashOnStartIf,
+            _accessLog, _killOnDisconnect, _cancelOnDisconnect, _workerConnections, _keepAliveTimeout, _crashOnStart, _crashOnStartIf,
         };
         foreach (Option option in _daemon.Options)
         {
@@ -64,8 +66,10 @@ internal sealed class HelloCommandLine
         }
 
         var acceptOptions = new AcceptLoopOptions { MaxConnections = workerConnections };
+        var keepAliveTimeout = TimeSpan.FromSeconds(parsed.GetValue(_keepAliveTimeout));
         options.AccessLogPath = parsed.GetValue(_accessLog);
-        options.MainLoop = worker => worker.RunAcceptLoopAsync(new HelloConnectionHandler(worker).ServeAsync, acceptOptions);
+        options.KeepAliveTimeout = keepAliveTimeout;
+        options.MainLoop = worker => worker.RunAcceptLoopAsync(new HelloConnectionHandler(worker, keepAliveTimeout).ServeAsync, acceptOptions);
         if (parsed.GetValue(_crashOnStart))
         {
             options.WorkerInit = _ => throw new InvalidOperationException("--crash-on-start: this child refuses to boot");

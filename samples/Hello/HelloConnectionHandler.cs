@@ -6,28 +6,32 @@ using Prefork;
 namespace Hello;
 
 /// <summary>
-/// Serves one connection: HTTP/1.1 keep-alive (bounded like Apache's MaxKeepAliveRequests and
-/// KeepAliveTimeout, so one client cannot hold a child forever), pipelining, and 400 for anything malformed.
-/// Synchronous on purpose: with one client per child there is nothing to gain from async hops.
+/// Serves one connection: HTTP/1.1 keep-alive (bounded like Apache's MaxKeepAliveRequests), pipelining,
+/// and 400 for anything malformed. Between requests the connection is parked in the child's poll set
+/// (<see cref="AcceptedConnection.WaitForRequestAsync"/>), so an idle keep-alive client holds a
+/// descriptor, not the child. A request itself is served synchronously: with one request at a time per
+/// child there is nothing to gain from async hops.
 /// </summary>
 internal sealed class HelloConnectionHandler
 {
     public const int MaxKeepAliveRequests = 100;
-    public static readonly TimeSpan KeepAliveTimeout = TimeSpan.FromSeconds(5);
     private const int MaxHeadBytes = 8192;
     private static readonly TimeSpan ReceiveSlice = TimeSpan.FromMilliseconds(250);
-    private static readonly TimeSpan StoppingGrace = TimeSpan.FromSeconds(1);
 
     private readonly WorkerContext _worker;
     private readonly HttpResponses _responses;
+    private readonly long _headTimeoutMs;
 
-    public HelloConnectionHandler(WorkerContext worker)
+    /// <param name="worker">The child.</param>
+    /// <param name="headTimeout">How long a started request head may take to arrive whole (the keep-alive timeout).</param>
+    public HelloConnectionHandler(WorkerContext worker, TimeSpan headTimeout)
     {
         _worker = worker;
         _responses = new HttpResponses(worker.Pid);
+        _headTimeoutMs = (long)headTimeout.TotalMilliseconds;
     }
 
-    public ValueTask ServeAsync(AcceptedConnection connection)
+    public async ValueTask ServeAsync(AcceptedConnection connection)
     {
         Socket socket = connection.Socket;
         if (socket.AddressFamily != AddressFamily.Unix)
@@ -37,28 +41,36 @@ internal sealed class HelloConnectionHandler
         }
 
         socket.ReceiveTimeout = (int)ReceiveSlice.TotalMilliseconds;
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(MaxHeadBytes);
-        try
-        {
-            // Once per connection, and only when there is a log to write it to.
-            IPAddress? client = _worker.AccessLog.IsEnabled ? (socket.RemoteEndPoint as IPEndPoint)?.Address : null;
-            Serve(socket, buffer, client, connection.WorkerStopping, connection.Aborted);
-            LingerIfUnread(socket, buffer);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
 
-        return ValueTask.CompletedTask;
+        // Once per connection, and only when there is a log to write it to.
+        IPAddress? client = _worker.AccessLog.IsEnabled ? (socket.RemoteEndPoint as IPEndPoint)?.Address : null;
+        int served = 0;
+        while (await connection.WaitForRequestAsync().ConfigureAwait(false))
+        {
+            // The buffer is held only while requests are in hand: a parked connection keeps none.
+            byte[] buffer = ArrayPool<byte>.Shared.Rent(MaxHeadBytes);
+            try
+            {
+                if (!Serve(socket, buffer, client, ref served, connection.WorkerStopping, connection.Aborted))
+                {
+                    LingerIfUnread(socket, buffer);
+                    return;
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
     }
 
-    private void Serve(Socket socket, byte[] buffer, IPAddress? client, CancellationToken stopping, CancellationToken aborted)
+    /// <summary>Serves the requests the client sent so far; true when the connection stays open for more.</summary>
+    private bool Serve(Socket socket, byte[] buffer, IPAddress? client, ref int served, CancellationToken stopping, CancellationToken aborted)
     {
         int filled = 0;
-        for (int served = 0; ; served++)
+        for (; ; served++)
         {
-            int headEnd = ReceiveHead(socket, buffer, ref filled, waitingForFirstByte: filled == 0, stopping);
+            int headEnd = ReceiveHead(socket, buffer, ref filled);
             if (headEnd < 0)
             {
                 if (headEnd == HeadTooLarge)
@@ -66,26 +78,26 @@ internal sealed class HelloConnectionHandler
                     socket.Send(_responses.HeadersTooLarge);
                 }
 
-                return;
+                return false;
             }
 
             _worker.BeginRequest();
             if (!HttpRequestParser.TryParse(buffer.AsSpan(0, headEnd), out HttpRequestHead request))
             {
                 socket.Send(_responses.BadRequest);
-                return;
+                return false;
             }
 
             int consumed = headEnd + 4;
             if (request.Chunked)
             {
                 socket.Send(_responses.BodyUnsupported);
-                return;
+                return false;
             }
 
             if (!SkipBody(socket, buffer, ref filled, ref consumed, request.ContentLength))
             {
-                return;
+                return false;
             }
 
             bool keepAlive = request.KeepAlive && served + 1 < MaxKeepAliveRequests && !stopping.IsCancellationRequested;
@@ -93,7 +105,7 @@ internal sealed class HelloConnectionHandler
             if (response is null)
             {
                 // The master said this client went away: nobody is left to answer.
-                return;
+                return false;
             }
 
             int headLength = response.AsSpan().IndexOf("\r\n\r\n"u8) + 4;
@@ -102,12 +114,17 @@ internal sealed class HelloConnectionHandler
             LogAccess(client, buffer.AsSpan(0, headEnd), response, request.IsHead ? 0 : response.Length - headLength);
             if (!keepAlive)
             {
-                return;
+                return false;
             }
 
-            // Keep what a pipelining client already sent after this request.
+            // Keep what a pipelining client already sent after this request, and serve it before parking.
             buffer.AsSpan(consumed, filled - consumed).CopyTo(buffer);
             filled -= consumed;
+            if (filled == 0)
+            {
+                served++;
+                return true;
+            }
         }
     }
 
@@ -200,10 +217,13 @@ internal sealed class HelloConnectionHandler
     private const int ClientGone = -1;
     private const int HeadTooLarge = -2;
 
-    /// <summary>Reads until a whole request head is buffered; returns its length, or a negative reason to close.</summary>
-    private static int ReceiveHead(Socket socket, byte[] buffer, ref int filled, bool waitingForFirstByte, CancellationToken stopping)
+    /// <summary>
+    /// Reads until a whole request head is buffered; returns its length, or a negative reason to close.
+    /// Called once bytes are there (or the client closed), so waiting here is only for the rest of a head.
+    /// </summary>
+    private int ReceiveHead(Socket socket, byte[] buffer, ref int filled)
     {
-        long idleSince = Environment.TickCount64;
+        long startedMs = Environment.TickCount64;
         while (true)
         {
             int headEnd = buffer.AsSpan(0, filled).IndexOf("\r\n\r\n"u8);
@@ -229,13 +249,8 @@ internal sealed class HelloConnectionHandler
             }
             catch (SocketException e) when (e.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock)
             {
-                // An idle keep-alive connection gives way when it waited long enough. A stopping child
-                // first gives the client a moment to send its next request, which it then answers with
-                // Connection: close: closing at once could cross a request already on the wire, and the
-                // client would see a reset instead of an answer (the classic reload error).
-                bool idle = waitingForFirstByte && filled == 0;
-                long waited = Environment.TickCount64 - idleSince;
-                if ((idle && stopping.IsCancellationRequested && waited > StoppingGrace.TotalMilliseconds) || waited > KeepAliveTimeout.TotalMilliseconds)
+                // A client that started a head and stalls holds this child: bound it.
+                if (Environment.TickCount64 - startedMs > _headTimeoutMs)
                 {
                     return ClientGone;
                 }

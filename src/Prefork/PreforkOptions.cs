@@ -76,6 +76,16 @@ public sealed class PreforkOptions
     /// </summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>The default <see cref="KeepAliveTimeout"/>: Apache's KeepAliveTimeout, and the sample's nginx anchor.</summary>
+    public static readonly TimeSpan DefaultKeepAliveTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How long a keep-alive connection parked by the accept loop between requests may stay idle before
+    /// the child closes it (Apache's KeepAliveTimeout, default 5 s; nginx's keepalive_timeout). Parked
+    /// connections cost a descriptor, not a child. Kestrel children use Kestrel's own limits instead.
+    /// </summary>
+    public TimeSpan KeepAliveTimeout { get; set; } = DefaultKeepAliveTimeout;
+
     /// <summary>How often to look for a changed program on disk (seed: auto_reload_check_every). Null: never.</summary>
     public TimeSpan? AutoReloadCheckEvery { get; set; }
 
@@ -182,6 +192,11 @@ public sealed class PreforkOptions
         if (IdleTimeout <= TimeSpan.Zero)
         {
             errors.Add(new(nameof(IdleTimeout), $"must be positive (got {IdleTimeout})"));
+        }
+
+        if (KeepAliveTimeout <= TimeSpan.Zero)
+        {
+            errors.Add(new(nameof(KeepAliveTimeout), $"must be positive (got {KeepAliveTimeout})"));
         }
 
         if (MainLoop is null)

@@ -89,7 +89,10 @@ public sealed class WorkerContext
     /// Accepts connections on every listener and hands each to <paramref name="handler"/>, keeping the
     /// busy/idle state exact, until <see cref="Stopping"/> fires and the connections in hand are done.
     /// With <see cref="AcceptLoopOptions.MaxConnections"/> = 1 (the default) this child serves one
-    /// client at a time, as Apache prefork and gunicorn's sync workers do.
+    /// request at a time, as Apache prefork and gunicorn's sync workers do; a handler that parks its
+    /// keep-alive connection between requests (<see cref="AcceptedConnection.WaitForRequestAsync"/>)
+    /// lets the child serve other clients meanwhile, as Apache's event MPM does. The child is busy
+    /// while a request is in flight, not while a connection is merely open.
     /// </summary>
     public async Task RunAcceptLoopAsync(Func<AcceptedConnection, ValueTask> handler, AcceptLoopOptions? options = null)
     {
@@ -107,6 +110,9 @@ public sealed class WorkerContext
         }
     }
 
+    /// <summary><see cref="PreforkOptions.KeepAliveTimeout"/>, for the accept loop's parked connections.</summary>
+    internal TimeSpan KeepAliveTimeout { get; init; } = PreforkOptions.DefaultKeepAliveTimeout;
+
     /// <summary>Set when the master may ask to cancel single connections (OnClientDisconnect is in use).</summary>
     internal ConnectionAborts? ConnectionAborts { get; init; }
 
@@ -120,32 +126,12 @@ public sealed class WorkerContext
 /// <summary>How <see cref="WorkerContext.RunAcceptLoopAsync"/> accepts.</summary>
 public sealed class AcceptLoopOptions
 {
-    /// <summary>How many connections this child serves at once (default 1: one client at a time).</summary>
+    /// <summary>
+    /// How many requests this child serves at once (default 1: one at a time). Connections parked
+    /// between requests do not count; they are bounded by the open-files limit.
+    /// </summary>
     public int MaxConnections { get; set; } = 1;
 
     /// <summary>How often an idle accept wakes up to notice a stop request.</summary>
     public TimeSpan WakeEvery { get; set; } = TimeSpan.FromMilliseconds(250);
-}
-
-/// <summary>One accepted client connection.</summary>
-public sealed class AcceptedConnection
-{
-    internal AcceptedConnection(Socket socket, CancellationToken workerStopping, CancellationToken aborted)
-    {
-        Socket = socket;
-        WorkerStopping = workerStopping;
-        Aborted = aborted;
-    }
-
-    /// <summary>The connected socket; the accept loop disposes it when the handler returns.</summary>
-    public Socket Socket { get; }
-
-    /// <summary>Fires when the child is asked to stop: finish the request in hand, then close.</summary>
-    public CancellationToken WorkerStopping { get; }
-
-    /// <summary>
-    /// Fires when the master learnt that this client went away and the daemon chose to cancel its work
-    /// (<see cref="IDaemonControl.CancelConnection"/>). Never fires when no OnClientDisconnect hook is set.
-    /// </summary>
-    public CancellationToken Aborted { get; }
 }

@@ -34,7 +34,9 @@ public sealed class CoreLifecycleTests
         HashSet<int> pids = [.. answers.Select(a => int.Parse(a.Body, CultureInfo.InvariantCulture))];
         Assert.All(answers, a => Assert.Equal(200, a.Status));
         Assert.True(pids.Count > 1, $"all answers came from {string.Join(",", pids)}");
-        Assert.Subset(children.ToHashSet(), pids);
+
+        // Children of this master served them: with three busy, the spare the pool starts may take one.
+        Assert.Subset(children.Union(daemon.Children()).ToHashSet(), pids);
 
         // Pipes and sockets are unique kernel objects: a target a child shares with its master was
         // inherited. Beyond stdio, that must be the one listener and the scoreboard, nothing else.

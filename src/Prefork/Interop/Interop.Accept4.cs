@@ -9,9 +9,8 @@ internal static partial class Interop
     internal const int EINTR = 4;
 
     /// <summary>
-    /// accept4 on a shared, blocking listener. The BCL's blocking Accept cannot be woken without
-    /// shutting the socket down for every process, so workers accept through this call and rely on
-    /// SO_RCVTIMEO to come back now and then and look at their stopping flag.
+    /// accept4 on a shared, non-blocking listener that the child's epoll said was readable: another
+    /// child may have taken the connection first, and then this returns EAGAIN instead of waiting.
     /// </summary>
     [LibraryImport(Libraries.Libc, EntryPoint = "accept4", SetLastError = true)]
     internal static partial int Accept4(int listenFd, nint address, nint addressLength, int flags);

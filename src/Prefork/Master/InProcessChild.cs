@@ -28,7 +28,10 @@ internal sealed class InProcessChild(
     {
         var slot = new SlotWriter(scoreboard, environment.Slot);
         slot.Start(environment.MasterPid, environment.Generation);
-        var context = new WorkerContext(listeners, environment.Slot, environment.Generation, logger, slot, accessLog, _stopping.Token);
+        var context = new WorkerContext(listeners, environment.Slot, environment.Generation, logger, slot, accessLog, _stopping.Token)
+        {
+            KeepAliveTimeout = options.KeepAliveTimeout,
+        };
         events.TryWrite(new MasterEvent.WorkerSpawned(environment.Slot, environment.Generation, environment.MasterPid, Process: null));
 
         // Off the loop from its first line: a MainLoop that blocks before its first await must not stall the master.

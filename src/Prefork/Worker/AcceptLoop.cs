@@ -6,21 +6,34 @@ using Prefork.Logging;
 namespace Prefork.Worker;
 
 /// <summary>
-/// Called in the worker process. One dedicated thread blocks in accept4 on the shared listener: a
-/// blocking accept wakes one waiting process per connection, where an epoll-based AcceptAsync wakes
-/// every child, so each connection costs one wake-up instead of one per child. SO_RCVTIMEO bounds each wait so
-/// the thread can notice a stop without anyone shutting the shared socket down.
+/// Called in the worker process. One dedicated thread waits in the child's own epoll set on the shared
+/// listeners (EPOLLEXCLUSIVE: a connection wakes one waiting child, as a blocking accept did, where the
+/// runtime's AcceptAsync wakes every child) and on the connections parked between requests. A request
+/// in flight is what makes the child busy; a parked connection costs a descriptor and nothing else, so
+/// a child with idle keep-alive clients still accepts. With one request at a time (the default) the
+/// handler runs right on this thread, no hop per request; the thread also beats every WakeEvery.
 /// </summary>
-internal sealed class AcceptLoop : IDisposable
+internal sealed partial class AcceptLoop : IDisposable
 {
+    private const ulong ListenerTag = 1UL << 63;
+
     private readonly WorkerContext _context;
     private readonly Func<AcceptedConnection, ValueTask> _handler;
     private readonly AcceptLoopOptions _options;
-    private readonly SemaphoreSlim _capacity;
-    private readonly int _maxConnections;
+    private readonly int _maxInFlight;
+    private readonly int _maxOpen;
     private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private int _active;
-    private int _running;
+    private readonly Lock _gate = new();
+    private PollSet? _poll;
+    private int _loopThreadId;
+    private int _inFlight;
+    private int _open;
+    private bool _listening;
+    private bool _stopping;
+    private long _acceptAgainAtMs;
+    private uint _nextToken;
+    private int _failingErrno;
+    private long _failedAccepts;
 
     public AcceptLoop(WorkerContext context, Func<AcceptedConnection, ValueTask> handler, AcceptLoopOptions options)
     {
@@ -32,9 +45,16 @@ internal sealed class AcceptLoop : IDisposable
         _context = context;
         _handler = handler;
         _options = options;
-        _maxConnections = options.MaxConnections == 1 ? 1 : Math.Min(options.MaxConnections, OpenFilesLimit.RoomForConnections());
-        _capacity = new SemaphoreSlim(_maxConnections, _maxConnections);
+
+        // Parked connections hold descriptors too: every open connection counts against the room.
+        _maxOpen = OpenFilesLimit.RoomForConnections();
+        _maxInFlight = Math.Min(options.MaxConnections, _maxOpen);
+        _keepAliveMs = (long)context.KeepAliveTimeout.TotalMilliseconds;
     }
+
+    private bool Inline => _maxInFlight == 1;
+
+    private bool OnLoopThread => Environment.CurrentManagedThreadId == _loopThreadId;
 
     public Task RunAsync()
     {
@@ -43,95 +63,80 @@ internal sealed class AcceptLoop : IDisposable
             throw new InvalidOperationException("the accept loop needs a listener: bind one in AfterInit with MasterContext.ListenTcp");
         }
 
+        // Another child may take a connection this one was woken for: accept must then fail, not wait.
         foreach (Socket listener in _context.Listeners)
         {
-            Interop.SetReceiveTimeout((int)listener.SafeHandle.DangerousGetHandle(), _options.WakeEvery);
+            Interop.SetNonBlocking((int)listener.SafeHandle.DangerousGetHandle());
         }
 
-        if (_maxConnections < _options.MaxConnections)
+        if (_maxInFlight < _options.MaxConnections)
         {
-            Log.ConnectionsCappedByOpenFilesLimit(_context.Logger, _options.MaxConnections, OpenFilesLimit.Current ?? 0, _maxConnections);
+            Log.ConnectionsCappedByOpenFilesLimit(_context.Logger, _options.MaxConnections, OpenFilesLimit.Current ?? 0, _maxInFlight);
+        }
+
+        _poll = new PollSet(64);
+        lock (_gate)
+        {
+            AttachListeners();
         }
 
         _context.MarkIdle();
         _context.PromiseHeartbeat(_options.WakeEvery);
-        var thread = new Thread(AcceptUntilStopped) { IsBackground = true, Name = "prefork-accept" };
+        var thread = new Thread(LoopUntilStopped) { IsBackground = true, Name = "prefork-accept" };
         thread.Start();
         return _finished.Task;
     }
 
-    private void AcceptUntilStopped()
+    private void LoopUntilStopped()
     {
+        _loopThreadId = Environment.CurrentManagedThreadId;
+        int wakeEveryMs = Math.Max(1, (int)_options.WakeEvery.TotalMilliseconds);
+        long nextSweepMs = 0;
         try
         {
-            int next = 0;
-            int failingErrno = 0;
-            long failedAccepts = 0;
-            IReadOnlyList<Socket> listeners = _context.Listeners;
-            var readable = new List<Socket>(listeners.Count);
-            while (!_context.Stopping.IsCancellationRequested)
+            while (true)
             {
-                if (!_capacity.Wait(_options.WakeEvery))
+                if (!_stopping && _context.Stopping.IsCancellationRequested)
                 {
-                    _context.Heartbeat();
-                    continue;
+                    BeginStopping();
                 }
 
-                Socket listener;
-                if (listeners.Count == 1)
+                lock (_gate)
                 {
-                    listener = listeners[0];
-                }
-                else
-                {
-                    // Several listeners: wait for one to be readable, then take turns so none starves.
-                    readable.Clear();
-                    readable.AddRange(listeners);
-                    Socket.Select(readable, null, null, (int)(_options.WakeEvery.TotalMilliseconds * 1000));
-                    if (readable.Count == 0)
+                    if (_stopping && _open == 0)
                     {
-                        _capacity.Release();
-                        _context.Heartbeat();
-                        continue;
+                        break;
                     }
 
-                    listener = readable[next++ % readable.Count];
+                    if (!_listening && CanAccept() && Environment.TickCount64 >= _acceptAgainAtMs)
+                    {
+                        AttachListeners();
+                    }
                 }
 
-                int fd = Interop.Accept4((int)listener.SafeHandle.DangerousGetHandle(), 0, 0, Interop.SOCK_CLOEXEC);
-                if (fd < 0)
+                int ready = _poll!.Wait(wakeEveryMs);
+                _context.Heartbeat();
+                for (int i = 0; i < ready; i++)
                 {
-                    int errno = Interop.LastErrno;
-                    _capacity.Release();
-                    if (errno is Interop.EAGAIN or Interop.EINTR)
+                    ulong data = _poll.DataAt(i);
+                    if ((data & ListenerTag) != 0)
                     {
-                        _context.Heartbeat();
-                        continue;
+                        AcceptFrom(_context.Listeners[(int)(data & ~ListenerTag)]);
+                    }
+                    else
+                    {
+                        OnReadable(data);
                     }
 
-                    // Out of descriptors (EMFILE) every retry fails the same way until a connection
-                    // closes: say so once with the limit, back off, and keep serving what is open.
-                    failedAccepts++;
-                    if (errno != failingErrno)
-                    {
-                        failingErrno = errno;
-                        string message = Interop.IOError("accept", errno).Message;
-                        Log.AcceptFailed(_context.Logger, OpenFilesLimit.IsExhausted(errno) ? $"{message}; {OpenFilesLimit.Advice(errno)}" : message);
-                    }
-
-                    _context.Heartbeat();
-                    Thread.Sleep(_options.WakeEvery);
-                    continue;
+                    ServeReady();
                 }
 
-                if (failingErrno != 0)
+                long now = Environment.TickCount64;
+                if (now >= nextSweepMs)
                 {
-                    Log.AcceptingAgain(_context.Logger, failedAccepts);
-                    failingErrno = 0;
-                    failedAccepts = 0;
+                    CloseIdle(now);
+                    nextSweepMs = now + Math.Min(wakeEveryMs, 100);
                 }
-
-                Serve(new Socket(new SafeSocketHandle(fd, ownsHandle: true)));
             }
         }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -141,34 +146,86 @@ internal sealed class AcceptLoop : IDisposable
             return;
         }
 
-        DrainThenFinish();
+        _finished.TrySetResult();
     }
 
-    private void Serve(Socket socket)
+    private void AcceptFrom(Socket listener)
     {
-        // Counted from the accept, not from when the handler starts: a handler still queued on the
-        // thread pool when the stop lands must hold the drain, or the child exits with the client's
-        // request unread, which a client sees as a failed request during a reload.
-        Interlocked.Increment(ref _running);
-        int active = Interlocked.Increment(ref _active);
-        _context.SetBusy(active >= _maxConnections, active);
-        if (_maxConnections == 1)
+        lock (_gate)
         {
-            // One client at a time: run the handler right here, no thread hop per connection.
-            RunHandler(socket).AsTask().GetAwaiter().GetResult();
+            if (!CanAccept())
+            {
+                // Busy or full: leave the connection in the shared queue, where another child or the
+                // master's scaling sees it, and stop being woken for it until a slot frees.
+                DetachListeners();
+                return;
+            }
+        }
+
+        int fd = Interop.Accept4((int)listener.SafeHandle.DangerousGetHandle(), 0, 0, Interop.SOCK_CLOEXEC);
+        if (fd < 0)
+        {
+            int errno = Interop.LastErrno;
+            if (errno is Interop.EAGAIN or Interop.EINTR)
+            {
+                return;
+            }
+
+            // Out of descriptors (EMFILE) every retry fails the same way until a connection closes:
+            // say so once with the limit, stop watching the listeners a while, and serve what is open.
+            _failedAccepts++;
+            if (errno != _failingErrno)
+            {
+                _failingErrno = errno;
+                string message = Interop.IOError("accept", errno).Message;
+                Log.AcceptFailed(_context.Logger, OpenFilesLimit.IsExhausted(errno) ? $"{message}; {OpenFilesLimit.Advice(errno)}" : message);
+            }
+
+            lock (_gate)
+            {
+                DetachListeners();
+                _acceptAgainAtMs = Environment.TickCount64 + (long)_options.WakeEvery.TotalMilliseconds;
+            }
+
+            return;
+        }
+
+        if (_failingErrno != 0)
+        {
+            Log.AcceptingAgain(_context.Logger, _failedAccepts);
+            _failingErrno = 0;
+            _failedAccepts = 0;
+        }
+
+        var connection = new LoopConnection(new Socket(new SafeSocketHandle(fd, ownsHandle: true)), unchecked(++_nextToken));
+        lock (_gate)
+        {
+            // Counted from the accept, not from when the handler starts: a handler still queued on the
+            // thread pool when the stop lands must hold the drain, or the child exits with the client's
+            // request unread, which a client sees as a failed request during a reload.
+            _open++;
+            _inFlight++;
+            PublishState();
+        }
+
+        if (Inline)
+        {
+            // One request at a time: run the handler right here until it parks or ends.
+            _ = RunHandler(connection);
         }
         else
         {
-            _ = Task.Run(() => RunHandler(socket).AsTask());
+            _ = Task.Run(() => RunHandler(connection));
         }
     }
 
-    private async ValueTask RunHandler(Socket socket)
+    private async Task RunHandler(LoopConnection connection)
     {
-        CancellationTokenSource? abort = _context.ConnectionAborts?.Register((int)socket.SafeHandle.DangerousGetHandle());
+        Socket socket = connection.Socket;
+        CancellationTokenSource? abort = _context.ConnectionAborts?.Register(connection.Fd);
         try
         {
-            await _handler(new AcceptedConnection(socket, _context.Stopping, abort?.Token ?? CancellationToken.None)).ConfigureAwait(false);
+            await _handler(new AcceptedConnection(socket, this, connection, _context.Stopping, abort?.Token ?? CancellationToken.None)).ConfigureAwait(false);
         }
         catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException)
         {
@@ -185,23 +242,44 @@ internal sealed class AcceptLoop : IDisposable
                 _context.ConnectionAborts!.Unregister(abort);
             }
 
-            socket.Dispose();
-            int active = Interlocked.Decrement(ref _active);
-            _context.SetBusy(active >= _maxConnections, active);
-            Interlocked.Decrement(ref _running);
-            _capacity.Release();
+            Finished(connection);
         }
     }
 
-    public void Dispose() => _capacity.Dispose();
+    private bool CanAccept() => !_stopping && _inFlight < _maxInFlight && _open < _maxOpen;
 
-    private void DrainThenFinish()
+    private void AttachListeners()
     {
-        while (Volatile.Read(ref _running) > 0)
+        if (_listening)
         {
-            Thread.Sleep(10);
+            return;
         }
 
-        _finished.TrySetResult();
+        for (int i = 0; i < _context.Listeners.Count; i++)
+        {
+            _poll!.AddListener((int)_context.Listeners[i].SafeHandle.DangerousGetHandle(), ListenerTag | (uint)i);
+        }
+
+        _listening = true;
     }
+
+    private void DetachListeners()
+    {
+        if (!_listening)
+        {
+            return;
+        }
+
+        foreach (Socket listener in _context.Listeners)
+        {
+            _poll!.Remove((int)listener.SafeHandle.DangerousGetHandle());
+        }
+
+        _listening = false;
+    }
+
+    /// <summary>Busy means every request slot is taken (with one, a request is in flight); parked connections are idle.</summary>
+    private void PublishState() => _context.SetBusy(_inFlight >= _maxInFlight, _inFlight);
+
+    public void Dispose() => _poll?.Dispose();
 }

@@ -68,6 +68,7 @@ internal sealed class WorkerRuntime : IDisposable
         var context = new WorkerContext(listeners.Sockets, environment.Slot, environment.Generation, _logger, slot, accessLog, _stopping.Token, environment.RequestLimit)
         {
             ConnectionAborts = aborts,
+            KeepAliveTimeout = _options.KeepAliveTimeout,
         };
         return await RunHooksAsync(_options, context, _logger).ConfigureAwait(false);
     }

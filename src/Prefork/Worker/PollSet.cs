@@ -1,0 +1,67 @@
+namespace Prefork.Worker;
+
+/// <summary>
+/// Called in the worker process: the child's own epoll instance. It holds the shared listeners
+/// (EPOLLEXCLUSIVE, so a new connection wakes one waiting child, not all of them, as a blocking accept
+/// did) and the connections parked between requests (EPOLLONESHOT, so a woken one reports once until
+/// it parks again). Each entry carries 64 bits chosen by the caller.
+/// </summary>
+internal sealed unsafe class PollSet : IDisposable
+{
+    private readonly int _epoll;
+    private readonly byte[] _events;
+
+    public PollSet(int capacity)
+    {
+        _epoll = Interop.EpollCreate1(Interop.EPOLL_CLOEXEC);
+        if (_epoll < 0)
+        {
+            throw Interop.IOError("epoll_create1", Interop.LastErrno);
+        }
+
+        _events = new byte[capacity * Interop.EpollEventSize];
+    }
+
+    /// <summary>Watches a listener; with EPOLLEXCLUSIVE a child not waiting in epoll_wait passes the wake-up on.</summary>
+    public void AddListener(int fd, ulong data) => Control(Interop.EPOLL_CTL_ADD, fd, Interop.EPOLLIN | Interop.EPOLLEXCLUSIVE, data);
+
+    public void Remove(int fd) => Control(Interop.EPOLL_CTL_DEL, fd, 0, 0);
+
+    /// <summary>Reports <paramref name="fd"/> once when it becomes readable (or the peer closes).</summary>
+    public void ArmOnce(int fd, ulong data, bool added) =>
+        Control(added ? Interop.EPOLL_CTL_MOD : Interop.EPOLL_CTL_ADD, fd, Interop.EPOLLIN | Interop.EPOLLONESHOT, data);
+
+    /// <summary>Waits up to <paramref name="timeoutMs"/>; returns how many entries <see cref="DataAt"/> can read (0 on EINTR).</summary>
+    public int Wait(int timeoutMs)
+    {
+        int ready;
+        fixed (byte* events = _events)
+        {
+            ready = Interop.EpollWait(_epoll, events, _events.Length / Interop.EpollEventSize, timeoutMs);
+        }
+
+        if (ready < 0)
+        {
+            int errno = Interop.LastErrno;
+            return errno == Interop.EINTR ? 0 : throw Interop.IOError("epoll_wait", errno);
+        }
+
+        return ready;
+    }
+
+    public ulong DataAt(int index) =>
+        BitConverter.ToUInt64(_events, (index * Interop.EpollEventSize) + Interop.EpollDataOffset);
+
+    public void Dispose() => Interop.Close(_epoll);
+
+    private void Control(int operation, int fd, uint events, ulong data)
+    {
+        byte* entry = stackalloc byte[16];
+        *(uint*)entry = events;
+        *(ulong*)(entry + Interop.EpollDataOffset) = data;
+        if (Interop.EpollCtl(_epoll, operation, fd, entry) < 0)
+        {
+            throw Interop.IOError("epoll_ctl", Interop.LastErrno);
+        }
+    }
+}
