@@ -12,7 +12,8 @@
 # Prints the anchors' summary and our ratios against each peer, then writes
 # bench/results/<date>/{table.md,chart.svg,summary.tsv,extras.tsv,raw/}. Usage:
 #   bench/compare.sh [ANCHORS_DIR]      (default: shared/bench/anchors beside this repository or its worktree folder)
-# Environment: SERVERS (default "prefork prefork-ceiling prefork-aot prefork-wc16 apache gunicorn starman kestrel nginx node"), DUR (10s),
+# Environment: SERVERS (default "prefork prefork-ceiling prefork-aot prefork-wc16 apache gunicorn starman kestrel nginx node";
+#   also prefork-kestrel, and prefork-before with BEFORE=<commit>), DUR (10s),
 #   WORKER_COUNTS (2), RELOADS (3), COLD_RUNS (5), GATE_MAX (45: seconds to wait for a quiet CPU),
 #   OUT (bench/results/<UTC date>), PORT_OFFSET (0: added to every anchor port, so two runs on one machine do not collide).
 set -uo pipefail   # no -e: the anchors' helpers return non-zero on purpose (gates, kill -0)
@@ -32,8 +33,18 @@ source "$anchors/lib.sh"
 # shellcheck source=side-by-side.sh
 source "$here/side-by-side.sh"
 
-dotnet build "$repo/samples/Hello" -c Release -o "$RUNDIR/hello" >/dev/null
+# Published, as it is deployed: the samples publish ReadyToRun (docs/memory-and-startup.md).
+dotnet publish "$repo/samples/Hello" -c Release -o "$RUNDIR/hello" >/dev/null
 export PREFORK_HELLO="$RUNDIR/hello/Hello.dll"
+if [[ " $SERVERS " == *" prefork-kestrel "* ]]; then
+  dotnet publish "$repo/samples/KestrelHello" -c Release -o "$RUNDIR/kestrelhello" >/dev/null
+fi
+if [[ " $SERVERS " == *" prefork-before "* ]]; then
+  [ -n "${BEFORE:-}" ] || { echo "compare.sh: prefork-before needs BEFORE=<git commit> to build the sample from" >&2; exit 2; }
+  rm -rf "$RUNDIR/before-src"; mkdir -p "$RUNDIR/before-src"
+  git -C "$repo" archive "$BEFORE" | tar -x -C "$RUNDIR/before-src"
+  dotnet ${BEFORE_VERB:-build} "$RUNDIR/before-src/samples/Hello" -c Release -o "$RUNDIR/hello-before" >/dev/null
+fi
 if [[ " $SERVERS " == *" kestrel"* ]] && [ ! -f "$RUNDIR/kestrel-out/Hello.dll" ]; then
   rm -rf "$RUNDIR/kestrel-src"; cp -r "$anchors/kestrel" "$RUNDIR/kestrel-src"
   dotnet publish "$RUNDIR/kestrel-src/Hello.csproj" -c Release -o "$RUNDIR/kestrel-out" >/dev/null
@@ -43,7 +54,9 @@ fi
 #   prefork-ceiling  the defaults as a user gets them: --prefork N and the default ceiling (150), so the
 #                    pool follows the load; the peak-children columns show how far it grew;
 #   prefork-aot      the NativeAOT build (bench/aot-publish.sh): the memory and cold-start targets name it;
-#   prefork-wc16     --worker-connections 16: each child serves up to 16 requests at once.
+#   prefork-wc16     --worker-connections 16: each child serves up to 16 requests at once;
+#   prefork-kestrel  samples/KestrelHello, published: ASP.NET Core children;
+#   prefork-before   the sample built (BEFORE_VERB, default build) from git commit BEFORE: an A/B in one run.
 if [[ " $SERVERS " == *" prefork-aot "* ]]; then
   PREFORK_AOT=${PREFORK_AOT:-$("$here/aot-publish.sh" "$RUNDIR/hello-aot" | tail -1)}
 fi
@@ -59,6 +72,10 @@ start_server() { # NAME WORKERS -> master pid
     prefork-aot)  setsid "$PREFORK_AOT" --listen "127.0.0.1:$port" --prefork "$2" --max-children "$2" >"$RUNDIR/$1-$2.log" 2>&1 & echo $! ;;
     prefork-wc16) setsid dotnet "$PREFORK_HELLO" --listen "127.0.0.1:$port" --prefork "$2" --max-children "$2" \
                     --worker-connections 16 >"$RUNDIR/$1-$2.log" 2>&1 & echo $! ;;
+    prefork-kestrel) setsid dotnet "$RUNDIR/kestrelhello/KestrelHello.dll" --listen "127.0.0.1:$port" --prefork "$2" \
+                    --max-children "$2" >"$RUNDIR/$1-$2.log" 2>&1 & echo $! ;;
+    prefork-before) setsid dotnet "$RUNDIR/hello-before/Hello.dll" --listen "127.0.0.1:$port" --prefork "$2" \
+                    --max-children "$2" >"$RUNDIR/$1-$2.log" 2>&1 & echo $! ;;
     *) anchor_start_server "$@" ;;
   esac
 }

@@ -13,7 +13,8 @@ from pathlib import Path
 
 NAMES = {
     "prefork": "**Prefork Hello**", "prefork-aot": "**Prefork Hello, NativeAOT**",
-    "prefork-wc16": "**Prefork Hello, --worker-connections 16**", "apache": "Apache 2.4 prefork", "gunicorn": "gunicorn (sync)",
+    "prefork-wc16": "**Prefork Hello, --worker-connections 16**", "prefork-kestrel": "**Prefork KestrelHello**",
+    "prefork-before": "Prefork Hello, before (BEFORE)", "apache": "Apache 2.4 prefork", "gunicorn": "gunicorn (sync)",
     "starman": "Starman", "kestrel": "Kestrel (1 process)", "nginx": "nginx", "node": "Node cluster",
 }
 

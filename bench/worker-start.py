@@ -9,8 +9,11 @@ N times: SIGKILLs the child and, polling every ~0.2 ms,
   ready  = its scoreboard slot first reads Idle (it is about to accept);
   answer = a `GET /pid` sent at `ready` is answered (by that child: the only one), i.e. the first request
            a fresh child serves, its own cold path included.
-Then, with the children idle, reads VmRSS from /proc/PID/status and Pss from /proc/PID/smaps_rollup for the
-child and the master (Pss shares each page among the processes that map it: the fair per-child cost).
+  cpu    = the CPU time the replacement had used when it was ready (its threads' /proc schedstat): unlike
+           the wall-clock figures, it hardly moves when other work shares the machine.
+Then, with the children idle, reads VmRSS from /proc/PID/status and Pss and the private pages (USS) from
+/proc/PID/smaps_rollup for the child and the master (Pss shares each page among the processes that map it:
+the fair per-child cost; USS is what the child alone holds, whatever else runs on the machine).
 Prints one line of medians (and the range) that bench/aot-vs-jit.sh puts in its table.
 """
 import mmap, os, signal, socket, statistics, struct, subprocess, sys, tempfile, time
@@ -53,8 +56,20 @@ def memory_kib(pid):
     with open(f"/proc/{pid}/status") as f:
         rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
     with open(f"/proc/{pid}/smaps_rollup") as f:
-        pss = next(int(line.split()[1]) for line in f if line.startswith("Pss:"))
-    return rss, pss
+        fields = {line.split(":")[0]: int(line.split()[1]) for line in f if line.endswith("kB\n")}
+    return rss, fields["Pss"], fields["Private_Clean"] + fields["Private_Dirty"]
+
+
+def cpu_ms(pid):
+    """On-CPU time of the live threads of `pid` (schedstat's first field is nanoseconds)."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except OSError:
+            pass
+    return total / 1e6
 
 
 def wait_for(condition, seconds, what):
@@ -88,7 +103,7 @@ def main():
     master = subprocess.Popen(args + ["--listen", f"127.0.0.1:{port}", "--prefork", "1", "--min-spare", "0",
                                       "--max-children", "2", "--scoreboard", board],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    ready_ms, answer_ms = [], []
+    ready_ms, answer_ms, cpu_at_ready = [], [], []
     try:
         child = wait_for(lambda: os.path.exists(board) and len(children(master.pid)) == 1
                          and slot_state(board, children(master.pid)[0]) == IDLE and children(master.pid)[0],
@@ -101,6 +116,7 @@ def main():
             spawned = time.monotonic()
             wait_for(lambda: slot_state(board, fresh) == IDLE, 30, "the replacement was not ready")
             ready = time.monotonic()
+            cpu_at_ready.append(cpu_ms(fresh))
             answered_by = get_pid(port)
             answered = time.monotonic()
             if answered_by != fresh:
@@ -109,8 +125,8 @@ def main():
             answer_ms.append((answered - spawned) * 1000)
             child = fresh
         time.sleep(1)  # idle memory: after its first request, at rest
-        child_rss, child_pss = memory_kib(child)
-        master_rss, master_pss = memory_kib(master.pid)
+        child_rss, child_pss, child_uss = memory_kib(child)
+        master_rss, master_pss, _ = memory_kib(master.pid)
     finally:
         master.send_signal(signal.SIGTERM)
         master.wait(30)
@@ -119,8 +135,8 @@ def main():
         return f"{statistics.median(values):.1f} ms ({min(values):.1f}-{max(values):.1f})"
 
     mib = lambda kib: f"{kib / 1024:.1f} MiB"
-    print(f"spawn->ready {spread(ready_ms)} | spawn->first answer {spread(answer_ms)} | "
-          f"child RSS {mib(child_rss)} PSS {mib(child_pss)} | master RSS {mib(master_rss)} PSS {mib(master_pss)} "
+    print(f"spawn->ready {spread(ready_ms)} | spawn->first answer {spread(answer_ms)} | cpu to ready {spread(cpu_at_ready)} | "
+          f"child RSS {mib(child_rss)} PSS {mib(child_pss)} USS {mib(child_uss)} | master RSS {mib(master_rss)} PSS {mib(master_pss)} "
           f"| {samples} samples")
 
 

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Net;
 using Hello;
 using Prefork;
+using Prefork.Samples;
 
 // The same Main runs in the master and, re-executed, in every child: both parse the same arguments
 // into the same options, and PreforkDaemon.RunAsync decides which role this process plays.
@@ -24,6 +25,8 @@ if (!cli.TryBuildOptions(parsed, out PreforkOptions? options, out string? proble
 }
 
 HelloFaults.Apply(options!);
+
+ChildRuntime.SetDefaults();
 
 // A start-up error is one line naming the option (PreforkOptions.OptionNames) and a non-zero exit.
 return await PreforkDaemon.RunAsync(options!).ConfigureAwait(false);

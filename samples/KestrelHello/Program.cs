@@ -1,6 +1,7 @@
 using System.CommandLine;
 using KestrelHello;
 using Prefork;
+using Prefork.Samples;
 
 // The same Main runs in the master and, re-executed, in every child: both parse the same arguments
 // into the same options, and PreforkDaemon.RunAsync decides which role this process plays. In a child
@@ -22,6 +23,8 @@ if (!cli.TryBuildOptions(parsed, out PreforkOptions? options, out string? proble
 {
     return KestrelHelloCommandLine.Fail(problem!);
 }
+
+ChildRuntime.SetDefaults();
 
 // A start-up error is one line naming the option (PreforkOptions.OptionNames) and a non-zero exit.
 return await PreforkDaemon.RunAsync(options!).ConfigureAwait(false);

@@ -81,7 +81,7 @@ public static class PreforkDaemon
         {
             if (ownsLoggerFactory)
             {
-                // Disposing flushes the console logger's queue, so the last lines are not lost.
+                // Ours to dispose; it queues nothing, every line is written as it comes.
                 loggerFactory.Dispose();
             }
         }
