@@ -18,10 +18,10 @@ namespace Prefork.Daemon;
 ///   └─ master (new, pid B)       adopts the listeners and the control sockets (no bind: A and B both
 ///        │                       accept on them meanwhile), the pid file (same open file
 ///        │                       description, so the same flock: the file is never unlocked),
-///        ├─ worker …             starts as many children as A had serving; once its floor is ready: writes
-///        │                       B into the pid file, claims the control socket's file, then "prefork-ready"
-///        │                       on the pipe, then "prefork-serving N" each time N of its children are ready,
-///        │                       and closes the pipe once N reaches what A had serving
+///        ├─ worker …             starts its floor of children; once it is ready: writes B into the pid
+///        │                       file, claims the control socket's file, then "prefork-ready" on the pipe;
+///        │                       then starts as many children as A had serving and writes "prefork-serving N"
+///        │                       each time N of them are ready, closing the pipe once N reaches that
 ///        ▼
 /// A reads "ready": MAINPID=B to systemd, closes its control sockets (never unlinks: the file is B's);
 /// for each "serving N" it retires children (SIGTERM, graceful) until N are gone, so the two pools

@@ -34,10 +34,12 @@ internal sealed class MasterReadiness(
     public bool OwnsService => handover is null || _onReady is null;
 
     /// <summary>
-    /// In a new master of an upgrade, until it serves with as many children as the old master had: that
-    /// many. The pool holds at least this; afterwards its own scaling decides.
+    /// In a new master of an upgrade, from the moment it took over until it serves with as many children
+    /// as the old master had: that many. The pool holds at least this; afterwards its own scaling decides.
+    /// Not before it took over: the floor comes up first, alone, so the takeover is not slowed by a whole
+    /// pool starting at once (the old master serves with all of its children meanwhile).
     /// </summary>
-    public int HandoverTarget => _reportingServing ? handover!.Serving : 0;
+    public int HandoverTarget => _reportingServing && _onReady is null ? handover!.Serving : 0;
 
     /// <summary>
     /// After an upgrade the new master takes over (the pid file, the control socket) once its floor is

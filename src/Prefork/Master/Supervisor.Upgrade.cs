@@ -4,12 +4,12 @@ using Prefork.Scoreboard;
 namespace Prefork.Master;
 
 /// <summary>
-/// Master upgrades, from the old master's side: the new master starts as many children as this one has
-/// serving, and this one retires a child for each of the new master's that is ready, so the two pools
+/// Master upgrades, from the old master's side: once it took over, the new master starts as many children
+/// as this one has serving, and this one retires a child for each of the new master's that is ready, so the two pools
 /// together never serve with fewer children than before (see <see cref="Daemon.UpgradeHandover"/>).
 /// <code>
-///   USR2 ─► new master starts N children (N = ready here) ─► its floor ready: "ready", pid file names it
-///     ─► "serving k" ─► retire children here until k are gone, idle ones first
+///   USR2 ─► new master starts its floor ─► ready: pid file names it, "ready" ─► it starts up to N
+///     children (N = ready here) ─► "serving k" ─► retire children here until k are gone, idle ones first
 ///     ─► pipe closed, ReloadTimeout, or TERM ─► retire the rest ─► no child left: exit
 /// </code>
 /// </summary>

@@ -4,7 +4,7 @@ using Prefork.Systemd;
 
 namespace Prefork.Tests.Upgrade;
 
-/// <summary>The new master's side of an upgrade: it takes over at its floor, then reports its ready children until it has the old pool's size.</summary>
+/// <summary>The new master's side of an upgrade: it takes over at its floor, then starts and reports its ready children until it has the old pool's size.</summary>
 public sealed class UpgradeCapacityTests
 {
     [Fact]
@@ -19,11 +19,14 @@ public sealed class UpgradeCapacityTests
             return true;
         });
 
-        Assert.Equal(4, readiness.HandoverTarget);
+        // The floor alone until the takeover; then the old pool's size.
+        Assert.Equal(0, readiness.HandoverTarget);
         readiness.Observe(readyChildren: 1, floor: 2);
         Assert.Equal(0, readyCalls);
+        Assert.Equal(0, readiness.HandoverTarget);
         readiness.Observe(readyChildren: 2, floor: 2);
         Assert.Equal(1, readyCalls);
+        Assert.Equal(4, readiness.HandoverTarget);
         readiness.Observe(readyChildren: 2, floor: 2);
         readiness.Observe(readyChildren: 3, floor: 2);
         Assert.Equal(4, readiness.HandoverTarget);
