@@ -80,26 +80,9 @@ public static class DaemonSignals
             return Task.FromResult<int?>(null);
         }
 
-        Send(pid, ToNumber(signal));
+        Send(pid, Signals.Number(signal));
         return Task.FromResult<int?>(pid);
     }
-
-    /// <summary>The Linux number of a <see cref="PosixSignal"/>, whose named values are negative placeholders.</summary>
-    internal static int ToNumber(PosixSignal signal) => signal switch
-    {
-        PosixSignal.SIGHUP => 1,
-        PosixSignal.SIGINT => 2,
-        PosixSignal.SIGQUIT => 3,
-        PosixSignal.SIGTERM => 15,
-        PosixSignal.SIGCHLD => 17,
-        PosixSignal.SIGCONT => 18,
-        PosixSignal.SIGTSTP => 20,
-        PosixSignal.SIGTTIN => 21,
-        PosixSignal.SIGTTOU => 22,
-        PosixSignal.SIGWINCH => 28,
-        _ when (int)signal > 0 => (int)signal,
-        _ => throw new ArgumentOutOfRangeException(nameof(signal), signal, "not a signal this helper knows how to send"),
-    };
 
     private static void Send(int pid, int signal)
     {

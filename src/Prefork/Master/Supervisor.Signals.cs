@@ -38,7 +38,7 @@ internal sealed partial class Supervisor
                 await BeginUpgradeAsync("SIGUSR2").ConfigureAwait(false);
                 break;
             default:
-                Log.SignalNotSupported(Logger, SignalName(signal), "this signal");
+                Log.SignalNotSupported(Logger, Signals.Name(signal), "this signal");
                 break;
         }
     }
@@ -62,7 +62,4 @@ internal sealed partial class Supervisor
             }
         }
     }
-
-    private static string SignalName(PosixSignal signal) =>
-        (int)signal > 0 ? WorkerExit.SignalName((int)signal) : signal.ToString();
 }

@@ -19,7 +19,7 @@ internal static class SignalHandlers
     /// </summary>
     public static PosixSignalRegistration Register(PosixSignal signal, Action<PosixSignalContext> handler)
     {
-        int number = DaemonSignals.ToNumber(signal);
+        int number = Signals.Number(signal);
         if (number is not (SigInt or SigQuit) && (InheritedIgnored.Value & (1UL << (number - 1))) != 0)
         {
             _ = Interop.Signal(number, Interop.SIG_DFL);

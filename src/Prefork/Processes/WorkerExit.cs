@@ -19,27 +19,5 @@ internal readonly record struct WorkerExit(int? Code, int? Signal)
     /// </summary>
     public bool IsKilledFromOutside => Signal is 9 or 15 or 2;
 
-    public override string ToString() => Signal is { } signal ? $"killed by {SignalName(signal)}" : $"exit code {Code}";
-
-    /// <summary>Linux's signal numbers (x86-64 and arm64 agree on these).</summary>
-    public static string SignalName(int signal) => signal switch
-    {
-        1 => "SIGHUP",
-        2 => "SIGINT",
-        3 => "SIGQUIT",
-        4 => "SIGILL",
-        6 => "SIGABRT",
-        7 => "SIGBUS",
-        8 => "SIGFPE",
-        9 => "SIGKILL",
-        10 => "SIGUSR1",
-        11 => "SIGSEGV",
-        12 => "SIGUSR2",
-        13 => "SIGPIPE",
-        14 => "SIGALRM",
-        15 => "SIGTERM",
-        21 => "SIGTTIN",
-        22 => "SIGTTOU",
-        _ => $"signal {signal}",
-    };
+    public override string ToString() => Signal is { } signal ? $"killed by {Signals.Name(signal)}" : $"exit code {Code}";
 }

@@ -13,8 +13,15 @@ public sealed class DaemonSignalsTests : IDisposable
     [InlineData(PosixSignal.SIGTTIN, 21)]
     [InlineData(PosixSignal.SIGTTOU, 22)]
     [InlineData((PosixSignal)10, 10)]
-    public void ToNumber_MapsDotNetsPlaceholdersToLinuxNumbers(PosixSignal signal, int number) =>
-        Assert.Equal(number, DaemonSignals.ToNumber(signal));
+    public void Number_MapsDotNetsPlaceholdersToLinuxNumbers(PosixSignal signal, int number)
+    {
+        Assert.Equal(number, Prefork.Processes.Signals.Number(signal));
+
+        // And back to the name logs use, whichever way the signal was given.
+        string name = Prefork.Processes.Signals.Name(number);
+        Assert.StartsWith("SIG", name, StringComparison.Ordinal);
+        Assert.Equal(name, Prefork.Processes.Signals.Name(signal));
+    }
 
     [Fact]
     public async Task NoPidFile_NothingIsRunning()
