@@ -26,6 +26,7 @@ trap stop EXIT
 for side in a b; do
   dll=$a; port=$port_a; [ $side = b ] && { dll=$b; port=$port_b; }
   vars=${ENV_A:-}; [ $side = b ] && vars=${ENV_B:-}
+  # Both sides at the same fixed two children: the A/B compares what a child costs, not how far a pool grows.
   # shellcheck disable=SC2086 # a list of NAME=value words
   env $vars dotnet "$dll" --listen "127.0.0.1:$port" --prefork 2 --max-children 2 2>"$out/$side.log" &
   pids+=($!)

@@ -17,6 +17,7 @@ unix = os.environ.get("UNIX") == "1"
 folder = tempfile.mkdtemp(prefix="disconnect-latency-")
 path = os.path.join(folder, "app.sock")
 log = tempfile.NamedTemporaryFile("w+", delete=False, suffix=".log")
+# A fixed pool: a child gone must be the one killed for its client, not an idle one the scaler retired.
 master = subprocess.Popen(["dotnet", dll, "--listen", f"unix:{path}" if unix else f"127.0.0.1:{port}", "--prefork", str(workers),
                            "--max-children", str(workers), "--kill-on-disconnect"], stdout=log, stderr=log)
 
