@@ -42,6 +42,7 @@ internal static class MetricsText
         Counter(text, "prefork_requests_total", "Requests served by all children, including children that have exited.", counters.Requests);
         Counter(text, "prefork_scale_up_total", "Times the pool grew above the floor for demand idle children could not meet (one burst each, counted once a child started).", counters.ScaleUps);
         Counter(text, "prefork_scale_down_total", "Idle children retired above the floor.", counters.ScaleDowns);
+        Counter(text, "prefork_scale_up_held_total", "Times clients waited and the pool did not grow because the CPU was the limit (one episode each, however long).", counters.CpuHolds);
         Gauge(text, "prefork_floor", "Children kept at least (Prefork, moved by SIGTTIN and SIGTTOU).", counters.Floor);
         Gauge(text, "prefork_ceiling", "Children allowed at most (MaxChildren).", counters.Ceiling);
         Gauge(text, "prefork_generation", "The generation new children are started with; a reload adds one.", counters.Generation);

@@ -192,6 +192,12 @@ internal static partial class Log
     [LoggerMessage(37, LogLevel.Warning, "child pid {Pid}, slot {Slot} is idle and has not beaten for {Seconds:0.0} s (bound {Bound:0.#} s): killing it, a new child replaces it")]
     public static partial void ChildSilent(ILogger logger, int pid, int slot, double seconds, double bound);
 
+    [LoggerMessage(38, LogLevel.Information, "the CPU is the limit ({Idle:0%} idle, the children used {Runnable:0%} of what they could get): not growing the pool of {Children} for {Demand} more; it grows again once the children wait on I/O or the CPU idles")]
+    public static partial void CpuHoldsGrowth(ILogger logger, double idle, double runnable, int children, int demand);
+
+    [LoggerMessage(39, LogLevel.Debug, "the CPU is no longer the limit ({Idle:0%} idle, the children used {Runnable:0%} of what they could get): the pool follows demand again")]
+    public static partial void CpuFreesGrowth(ILogger logger, double idle, double runnable);
+
     [LoggerMessage(22, LogLevel.Error, "master loop error while handling {Event}; the master carries on")]
     public static partial void MasterLoopError(ILogger logger, string @event, Exception exception);
 

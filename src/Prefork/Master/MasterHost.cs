@@ -171,6 +171,7 @@ internal sealed class MasterHost : IDaemonControl, IDisposable
                 : new Upgrader(_logger, spawner, _files, _systemd, _events.Writer, [.. listeners.Descriptors], control, _options.ReloadTimeout),
             ClientWatch = single || _options.OnClientDisconnect is null ? null : new ClientWatch(_options, _logger, listeners, this),
             Listeners = listeners.Sockets,
+            Cpu = single ? null : CpuProbe.ForThisMachine(),
             PassedSockets = passed is null ? null : new PassedSocketWatch(passed.ReadyDelay, new ProcChildConnections(listeners.Descriptors)),
             CodeWatch = single || _options.AutoReloadCheckEvery is null ? null
                 : new CodeWatch(_options.AutoReloadPaths.Count > 0 ? [.. _options.AutoReloadPaths] : CodeWatch.DefaultRoots()),

@@ -44,6 +44,9 @@ internal sealed record MasterParts(
     /// <summary>Set when the children take passed sockets: their readiness and load come from it, not the scoreboard.</summary>
     public PassedSocketWatch? PassedSockets { get; init; }
 
+    /// <summary>The machine's and the children's CPU time, which tell a CPU-bound load from children held up; null: unknown.</summary>
+    public ICpuProbe? Cpu { get; init; }
+
     /// <summary>The listening sockets, whose accept queues are part of the demand the pool follows.</summary>
     public IReadOnlyList<System.Net.Sockets.Socket> Listeners { get; init; } = [];
 }

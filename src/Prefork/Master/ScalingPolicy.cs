@@ -26,8 +26,11 @@ internal sealed record ScalingOptions(int Ceiling, int MinSpareChildren, TimeSpa
         new(options.MaxChildren, options.MinSpareChildren, options.IdleTimeout);
 }
 
-/// <summary>What the policy remembers between ticks: the size of the next burst and whether the ceiling was already reported.</summary>
-internal readonly record struct ScalingMemory(int NextBurst, bool CeilingReported)
+/// <summary>
+/// What the policy remembers between ticks: the size of the next burst, whether the ceiling was already
+/// reported, whether the CPU was the limit at the last tick and whether that episode was reported.
+/// </summary>
+internal readonly record struct ScalingMemory(int NextBurst, bool CeilingReported, bool CpuBound = false, bool CpuHoldReported = false)
 {
     public static ScalingMemory Initial => new(1, false);
 }
@@ -36,8 +39,11 @@ internal readonly record struct ScalingMemory(int NextBurst, bool CeilingReporte
 /// One tick's decision. <paramref name="RetireSlot"/> names the idle child to stop, if any;
 /// <paramref name="ReportCeiling"/> is true on the first tick at which the pool wanted to grow past
 /// <c>MaxChildren</c> since it last stood below it (once per episode, not per tick).
+/// <paramref name="HeldForCpu"/> is the demand the pool left unmet (waiting clients and spares, less idle
+/// and starting children) because the CPU is the limit; <paramref name="ReportCpuHold"/> is true on the first such tick of an
+/// episode (the CPU was the limit at every tick since).
 /// </summary>
-internal readonly record struct ScalingDecision(int Spawn, int? RetireSlot, bool ReportCeiling, ScalingMemory Memory);
+internal readonly record struct ScalingDecision(int Spawn, int? RetireSlot, bool ReportCeiling, ScalingMemory Memory, int HeldForCpu = 0, bool ReportCpuHold = false);
 
 /// <summary>
 /// The pool follows demand, as a pure function of the children's phases, the clients waiting in the
@@ -51,6 +57,11 @@ internal readonly record struct ScalingDecision(int Spawn, int? RetireSlot, bool
 /// lasts, so a real queue is met within a few ticks and a momentary one does not start a crowd.</item>
 /// <item>Where the queue cannot be read (a listener that reports none), Apache prefork's rule: children
 /// busy and fewer than <c>MinSpareChildren</c> idle start a doubling burst, less what is still starting.</item>
+/// <item>When the CPU is the limit (<see cref="IsCpuBound"/>: the machine has next to no idle CPU, and the
+/// ready children used most of what they could get of it), the queue is long because the CPUs are
+/// full, not because children are held up: no growth for demand or spares, only the floor. Another
+/// process would add contention and its own start-up, not throughput. Growth resumes as soon as the
+/// children wait again (on I/O, sleeps, other services) or the CPU idles.</item>
 /// <item>Above the floor with a child idle for longer than <c>IdleTimeout</c>: stop that one child
 /// (the longest idle), one per tick, never below the floor nor below the spare minimum (so it never
 /// retires a child it would have to start again at the next tick).</item>
@@ -66,8 +77,9 @@ internal static class ScalingPolicy
     /// <param name="memory">What the last tick's decision remembered.</param>
     /// <param name="nowMs">The clock, in milliseconds.</param>
     /// <param name="queued">Clients waiting in the accept queues; null where no listener reports it.</param>
+    /// <param name="cpu">The CPU over the last ticks; null where it cannot be read (then it never holds growth).</param>
     public static ScalingDecision Decide(
-        IReadOnlyCollection<ChildView> children, int floor, ScalingOptions options, ScalingMemory memory, long nowMs, int? queued = null)
+        IReadOnlyCollection<ChildView> children, int floor, ScalingOptions options, ScalingMemory memory, long nowMs, int? queued = null, CpuLoad? cpu = null)
     {
         int processes = children.Count;
         int stopping = 0, idle = 0, busy = 0, starting = 0;
@@ -90,6 +102,15 @@ internal static class ScalingPolicy
             : queued is int waiting ? (busy > 0 || waiting > 0 ? waiting + options.MinSpareChildren - idle - starting : 0)
             : (idle < options.MinSpareChildren && busy > 0 ? memory.NextBurst - starting : 0);
 
+        // The CPU is the limit: what demand asks for beyond the floor waits (and the next burst starts at 1).
+        bool cpuBound = IsCpuBound(cpu, memory.CpuBound);
+        int held = 0;
+        if (cpuBound && shortfall > 0)
+        {
+            held = shortfall;
+            shortfall = 0;
+        }
+
         int wanted = missing;
         int nextBurst = 1;
         if (shortfall > 0)
@@ -97,7 +118,7 @@ internal static class ScalingPolicy
             wanted = Math.Max(missing, Math.Min(shortfall, memory.NextBurst));
             nextBurst = Math.Min(memory.NextBurst * 2, Math.Max(1, options.Ceiling));
         }
-        else if (queued is null && idle < options.MinSpareChildren && busy > 0)
+        else if (queued is null && idle < options.MinSpareChildren && busy > 0 && !cpuBound)
         {
             // Still short, with a whole burst on its way: the next one may be larger.
             nextBurst = Math.Min(memory.NextBurst * 2, Math.Max(1, options.Ceiling));
@@ -110,10 +131,37 @@ internal static class ScalingPolicy
         // An episode lasts while the pool stands at the ceiling: a child that is idle for a moment between
         // two queued clients does not end it; retiring children below the ceiling does.
         bool atCeilingAfter = processes + spawn >= options.Ceiling;
-        var next = new ScalingMemory(nextBurst, atCeilingAfter && (memory.CeilingReported || report));
+
+        // A CPU episode lasts while the CPU stays the limit; it is reported once, at its first held growth.
+        bool reportCpu = held > 0 && !memory.CpuHoldReported;
+        var next = new ScalingMemory(
+            nextBurst, atCeilingAfter && (memory.CeilingReported || report), cpuBound, cpuBound && (memory.CpuHoldReported || reportCpu));
         int? retire = idle <= options.MinSpareChildren || capacity <= floor || queued > 0 ? null : LongestIdle(children, options.IdleTimeout, nowMs);
-        return new ScalingDecision(spawn, retire, report, next);
+        return new ScalingDecision(spawn, retire, report, next, held, reportCpu);
     }
+
+    /// <summary>At most this idle share of the machine, and the CPU may be the limit.</summary>
+    internal const double CpuBoundIdle = 0.10;
+
+    /// <summary>The ready children wanted the CPU at least this share of the time they could have had it.</summary>
+    internal const double CpuBoundRunnable = 0.5;
+
+    /// <summary>Once the CPU is the limit, it stays so until the machine idles more than this…</summary>
+    internal const double CpuFreeIdle = 0.25;
+
+    /// <summary>…or the children want the CPU less than this share of the time: a margin, so that a noisy tick does not start a child.</summary>
+    internal const double CpuFreeRunnable = 0.3;
+
+    /// <summary>
+    /// Whether more children would only add contention: the machine has next to no idle CPU and the
+    /// ready children themselves used most of what they could get (they ran or queued for the CPU, not
+    /// waited on I/O). A pool whose children sleep on a slow backend on a busy machine is not CPU-bound:
+    /// its children use next to nothing, and more of them serve more clients at once. With a margin
+    /// (hysteresis) between entering and leaving, so a noisy reading does not flip it each tick.
+    /// </summary>
+    internal static bool IsCpuBound(CpuLoad? cpu, bool wasCpuBound) => cpu is { } load && (wasCpuBound
+        ? load.Idle <= CpuFreeIdle && load.ChildrenRunnable >= CpuFreeRunnable
+        : load.Idle <= CpuBoundIdle && load.ChildrenRunnable >= CpuBoundRunnable);
 
     private static int? LongestIdle(IReadOnlyCollection<ChildView> children, TimeSpan idleTimeout, long nowMs)
     {

@@ -9,7 +9,17 @@ internal sealed partial class Supervisor
 {
     private readonly ScalingOptions _scaling;
     private ScalingMemory _scalingMemory = ScalingMemory.Initial;
+    private CpuLoad? _cpu;
     private bool _mainLoopStarted;
+
+    /// <summary>Once a tick: the CPU over the last ticks, from the machine and the children that serve (starting ones excluded).</summary>
+    private void MeasureCpu()
+    {
+        if (_parts.Cpu is { } probe && !_parts.SingleProcess)
+        {
+            _cpu = probe.Measure([.. _table.All.Where(w => w.Ready && !w.IsStopping).Select(w => w.Pid)], NowMs);
+        }
+    }
 
     /// <summary>
     /// Carries out the scaling policy: start what it asks for, retire the one idle child it names.
@@ -43,11 +53,22 @@ internal sealed partial class Supervisor
         int? queued = ListenQueue.Total(_parts.Listeners);
         // A new master of an upgrade holds as many children as the old one had serving, until it serves with them.
         int floor = Math.Max(_floor, _parts.Readiness.HandoverTarget);
-        ScalingDecision decision = ScalingPolicy.Decide(children, floor, scaling, _scalingMemory, NowMs, queued);
+        ScalingDecision decision = ScalingPolicy.Decide(children, floor, scaling, _scalingMemory, NowMs, queued, _cpu);
+        bool cpuEpisodeEnded = _scalingMemory.CpuHoldReported && !decision.Memory.CpuHoldReported;
         _scalingMemory = tick ? decision.Memory : decision.Memory with { NextBurst = _scalingMemory.NextBurst };
         if (decision.ReportCeiling)
         {
             Log.CeilingReached(Logger, Options.MaxChildren);
+        }
+
+        if (decision.ReportCpuHold && _cpu is { } held)
+        {
+            Log.CpuHoldsGrowth(Logger, held.Idle, held.ChildrenRunnable, children.Count(c => c.Phase != ChildPhase.Stopping), decision.HeldForCpu);
+            Counters.HeldForCpu();
+        }
+        else if (cpuEpisodeEnded)
+        {
+            Log.CpuFreesGrowth(Logger, _cpu?.Idle ?? 1, _cpu?.ChildrenRunnable ?? 0);
         }
 
         int notReady = _table.StartingCount + _table.All.Count(w => !w.Ready && !w.IsStopping);

@@ -27,6 +27,7 @@ internal sealed partial class Supervisor
         StopSilentChildren();
         AdvanceReload();
         ReplaceWornChildren();
+        MeasureCpu();
         MaintainPool(tick: true);
         _garbage.CollectIfDue(NowMs);
     }

@@ -17,6 +17,7 @@ internal sealed class MasterCounters
     private long _reloadsAbandoned;
     private long _scaleUps;
     private long _scaleDowns;
+    private long _cpuHolds;
     private long _requests;
     private long _floor;
     private long _generation = 1;
@@ -47,6 +48,9 @@ internal sealed class MasterCounters
     public void ScaledUp() => Interlocked.Increment(ref _scaleUps);
 
     public void ScaledDown() => Interlocked.Increment(ref _scaleDowns);
+
+    /// <summary>An episode in which demand asked for more children and the CPU was the limit.</summary>
+    public void HeldForCpu() => Interlocked.Increment(ref _cpuHolds);
 
     public void SetFloor(int floor) => Volatile.Write(ref _floor, floor);
 
@@ -81,6 +85,7 @@ internal sealed class MasterCounters
             Volatile.Read(ref _reloadsAbandoned),
             Volatile.Read(ref _scaleUps),
             Volatile.Read(ref _scaleDowns),
+            Volatile.Read(ref _cpuHolds),
             Volatile.Read(ref _requests),
             (int)Volatile.Read(ref _floor),
             Ceiling,
@@ -99,6 +104,7 @@ internal sealed record MetricsSnapshot(
     long ReloadsAbandoned,
     long ScaleUps,
     long ScaleDowns,
+    long CpuHolds,
     long Requests,
     int Floor,
     int Ceiling,

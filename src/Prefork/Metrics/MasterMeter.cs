@@ -36,6 +36,7 @@ internal sealed class MasterMeter : IDisposable
         Counter(counters, "prefork.requests", s => s.Requests, "Requests served by all children, including children that have exited.");
         Counter(counters, "prefork.scale_up", s => s.ScaleUps, "Times the pool grew above the floor.");
         Counter(counters, "prefork.scale_down", s => s.ScaleDowns, "Idle children retired above the floor.");
+        Counter(counters, "prefork.scale_up_held", s => s.CpuHolds, "Times clients waited and the pool did not grow because the CPU was the limit.");
         Gauge(counters, "prefork.floor", s => s.Floor, "Children kept at least.");
         Gauge(counters, "prefork.ceiling", s => s.Ceiling, "Children allowed at most.");
         Gauge(counters, "prefork.generation", s => s.Generation, "The generation new children are started with.");

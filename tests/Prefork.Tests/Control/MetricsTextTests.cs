@@ -72,7 +72,7 @@ public sealed class MetricsTextTests
         Assert.Equal(
             ["prefork_spawns_total", "prefork_spawn_failures_total", "prefork_exits_total", "prefork_reloads_total", "prefork_reloads_completed_total",
              "prefork_reloads_abandoned_total", "prefork_requests_total", "prefork_scale_up_total", "prefork_scale_down_total",
-             "prefork_master_gc_collections_total"],
+             "prefork_scale_up_held_total", "prefork_master_gc_collections_total"],
             types.Where(t => t.Value == "counter").Select(t => t.Key));
     }
 
@@ -90,6 +90,7 @@ public sealed class MetricsTextTests
         counters.ReloadAbandoned();
         counters.ScaledUp();
         counters.ScaledDown();
+        counters.HeldForCpu();
         counters.SetFloor(3);
         counters.SetGeneration(2);
         counters.PublishRequests(42);
@@ -105,6 +106,7 @@ public sealed class MetricsTextTests
         Assert.Equal(1, series["prefork_reloads_abandoned_total"]);
         Assert.Equal(1, series["prefork_scale_up_total"]);
         Assert.Equal(1, series["prefork_scale_down_total"]);
+        Assert.Equal(1, series["prefork_scale_up_held_total"]);
         Assert.Equal(3, series["prefork_floor"]);
         Assert.Equal(2, series["prefork_generation"]);
         Assert.Equal(42, series["prefork_requests_total"]);

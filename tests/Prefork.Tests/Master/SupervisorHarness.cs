@@ -24,28 +24,34 @@ internal sealed class SupervisorHarness : IDisposable
     /// <param name="options">The options.</param>
     /// <param name="singleProcess">Prefork = 0: the main loop runs in the master.</param>
     /// <param name="passedSockets">Children take passed sockets: the master watches their connections instead of their slots.</param>
-    public SupervisorHarness(PreforkOptions options, bool singleProcess = false, PassedSocketWatch? passedSockets = null)
+    /// <param name="logger">Where the supervisor logs; nowhere by default.</param>
+    /// <param name="cpu">The CPU readings the supervisor sees; none by default.</param>
+    public SupervisorHarness(PreforkOptions options, bool singleProcess = false, PassedSocketWatch? passedSockets = null, ILogger? logger = null, ICpuProbe? cpu = null)
     {
         Options = options;
+        Counters = new MasterCounters(options.Prefork, options.MaxChildren, 0);
         _memory = ScoreboardMemory.Create(null, MasterHost.SlotCount(options), masterPid: 1);
         Supervisor = new Supervisor(new MasterParts(
             options,
-            NullLogger.Instance,
+            logger ?? NullLogger.Instance,
             Time,
             Events.Writer,
             Children,
             new ScoreboardReader(_memory),
-            new MasterCounters(options.Prefork, options.MaxChildren, 0),
+            Counters,
             new SystemdNotifier(null),
             new MasterReadiness(new SystemdNotifier(null), null, null, null),
             new NoDaemonControl())
         {
             SingleProcess = singleProcess,
             PassedSockets = passedSockets,
+            Cpu = cpu,
         });
     }
 
     public PreforkOptions Options { get; }
+
+    public MasterCounters Counters { get; }
 
     public FakeTimeProvider Time { get; } = new();
 

@@ -1,0 +1,267 @@
+using Prefork.Master;
+using Prefork.Scoreboard;
+
+namespace Prefork.Tests.Master;
+
+/// <summary>The scaling policy when the CPU, not the number of children, is the limit.</summary>
+public sealed class CpuBoundScalingTests
+{
+    private static readonly ScalingOptions Defaults = new(Ceiling: 150, MinSpareChildren: 1, IdleTimeout: TimeSpan.FromSeconds(10));
+
+    /// <summary>No idle CPU, and the children ran (or queued for the CPU) all the time.</summary>
+    private static readonly CpuLoad Saturated = new(Idle: 0.02, ChildrenRunnable: 0.9);
+
+    /// <summary>No idle CPU (children starting, other programs), and the children slept on their requests.</summary>
+    private static readonly CpuLoad ChildrenWaiting = new(Idle: 0.0, ChildrenRunnable: 0.05);
+
+    private static List<ChildView> Pool(int busy = 0, int idle = 0, int starting = 0)
+    {
+        List<ChildView> children = [];
+        int slot = 0;
+        children.AddRange(Enumerable.Range(0, busy).Select(_ => new ChildView(slot++, ChildPhase.Busy, 0)));
+        children.AddRange(Enumerable.Range(0, idle).Select(_ => new ChildView(slot++, ChildPhase.Idle, 0)));
+        children.AddRange(Enumerable.Range(0, starting).Select(_ => new ChildView(slot++, ChildPhase.Starting, 0)));
+        return children;
+    }
+
+    [Fact]
+    public void AQueueOnAFullCpu_StartsNoChild_ButTheFloorIsKept()
+    {
+        ScalingDecision decision = ScalingPolicy.Decide(Pool(busy: 2), 2, Defaults, ScalingMemory.Initial, 0, queued: 30, Saturated);
+        Assert.Equal(0, decision.Spawn);
+        Assert.Equal(31, decision.HeldForCpu);
+        Assert.True(decision.ReportCpuHold);
+
+        // One child of the floor died meanwhile: it is replaced, the CPU notwithstanding.
+        decision = ScalingPolicy.Decide(Pool(busy: 1), 2, Defaults, decision.Memory, 100, queued: 30, Saturated);
+        Assert.Equal(1, decision.Spawn);
+        Assert.False(decision.ReportCpuHold);
+    }
+
+    [Fact]
+    public void ChildrenThatWait_GrowAsBefore_EvenWithNoIdleCpu()
+    {
+        // The blocking burst: 30 clients behind 2 sleeping children, and the CPU full of children starting.
+        ScalingMemory memory = ScalingMemory.Initial;
+        int starting = 0;
+        List<int> bursts = [];
+        for (int tick = 0; tick < 6; tick++)
+        {
+            ScalingDecision decision = ScalingPolicy.Decide(Pool(busy: 2, starting: starting), 2, Defaults, memory, tick * 100, queued: 30, ChildrenWaiting);
+            bursts.Add(decision.Spawn);
+            Assert.Equal(0, decision.HeldForCpu);
+            memory = decision.Memory;
+            starting += decision.Spawn;
+        }
+
+        Assert.Equal([1, 2, 4, 8, 16, 0], bursts);
+    }
+
+    [Fact]
+    public void IdleCpu_GrowsAsBefore_HoweverBusyTheChildren()
+    {
+        // Two children each running a whole CPU on a machine of eight: more children use more CPUs.
+        var load = new CpuLoad(Idle: 0.75, ChildrenRunnable: 1.0);
+        Assert.Equal(1, ScalingPolicy.Decide(Pool(busy: 2), 2, Defaults, ScalingMemory.Initial, 0, queued: 30, load).Spawn);
+
+        // Unknown (no /proc): as before.
+        Assert.Equal(1, ScalingPolicy.Decide(Pool(busy: 2), 2, Defaults, ScalingMemory.Initial, 0, queued: 30, cpu: null).Spawn);
+    }
+
+    [Fact]
+    public void TheSpareRule_IsHeldToo_WhereNoQueueIsReported()
+    {
+        ScalingDecision decision = ScalingPolicy.Decide(Pool(busy: 4), 2, Defaults, new ScalingMemory(4, false), 0, queued: null, Saturated);
+        Assert.Equal(0, decision.Spawn);
+        Assert.Equal(1, decision.Memory.NextBurst);
+        Assert.True(decision.ReportCpuHold);
+    }
+
+    [Fact]
+    public void WhenTheChildrenWaitAgain_GrowthResumes_FromABurstOfOne_AndTheNextHoldIsANewEpisode()
+    {
+        CpuLoad[] loads = [Saturated, Saturated, Saturated, ChildrenWaiting, ChildrenWaiting, Saturated, Saturated];
+        ScalingMemory memory = ScalingMemory.Initial;
+        List<int> spawns = [];
+        List<bool> reports = [];
+        int tick = 0;
+        foreach (CpuLoad load in loads)
+        {
+            ScalingDecision decision = ScalingPolicy.Decide(Pool(busy: 2), 2, Defaults, memory, tick++ * 100, queued: 30, load);
+            spawns.Add(decision.Spawn);
+            reports.Add(decision.ReportCpuHold);
+            memory = decision.Memory;
+        }
+
+        Assert.Equal([0, 0, 0, 1, 2, 0, 0], spawns);
+        Assert.Equal([true, false, false, false, false, true, false], reports);
+    }
+
+    [Fact]
+    public void ANoisyReading_InsideTheMargin_DoesNotEndAnEpisode()
+    {
+        // Entering needs <= 10 % idle and >= 50 % runnable; leaving, > 25 % idle or < 30 % runnable.
+        Assert.False(ScalingPolicy.IsCpuBound(new CpuLoad(0.15, 0.9), wasCpuBound: false));
+        Assert.False(ScalingPolicy.IsCpuBound(new CpuLoad(0.05, 0.4), wasCpuBound: false));
+        Assert.True(ScalingPolicy.IsCpuBound(new CpuLoad(0.05, 0.5), wasCpuBound: false));
+        Assert.True(ScalingPolicy.IsCpuBound(new CpuLoad(0.2, 0.35), wasCpuBound: true));
+        Assert.False(ScalingPolicy.IsCpuBound(new CpuLoad(0.3, 0.9), wasCpuBound: true));
+        Assert.False(ScalingPolicy.IsCpuBound(new CpuLoad(0.0, 0.2), wasCpuBound: true));
+        Assert.False(ScalingPolicy.IsCpuBound(null, wasCpuBound: true));
+    }
+
+    [Fact]
+    public void WithNothingWaiting_NothingIsHeld_AndNothingReported()
+    {
+        ScalingDecision decision = ScalingPolicy.Decide(Pool(busy: 2, idle: 1), 2, Defaults, ScalingMemory.Initial, 0, queued: 0, Saturated);
+        Assert.Equal(0, decision.Spawn);
+        Assert.Equal(0, decision.HeldForCpu);
+        Assert.False(decision.ReportCpuHold);
+        Assert.True(decision.Memory.CpuBound);
+    }
+
+    [Fact]
+    public void ASimulatedCpuBoundLoad_KeepsThePoolAtTheFloor_WhereDemandAloneWouldDoubleItToTheQueue()
+    {
+        // 32 clients of a handler that only computes, 2 children, the default ceiling. Without the CPU
+        // reading the policy starts 1, 2, 4, 8, 16 children: the runaway of issue 14.
+        int Grown(Func<int, CpuLoad?> cpu)
+        {
+            ScalingMemory memory = ScalingMemory.Initial;
+            int children = 2;
+            for (int tick = 0; tick < 50; tick++)
+            {
+                int busy = Math.Min(children, 32);
+                ScalingDecision decision = ScalingPolicy.Decide(Pool(busy, idle: children - busy), 2, Defaults, memory, tick * 100, queued: 32 - busy, cpu(tick));
+                memory = decision.Memory;
+                children += decision.Spawn;
+            }
+
+            return children;
+        }
+
+        Assert.Equal(33, Grown(_ => null));
+
+        // The first reading comes a tick after the load started: one child of the first burst got out.
+        Assert.Equal(3, Grown(tick => tick == 0 ? null : Saturated));
+    }
+}
+
+public sealed class CpuWindowTests
+{
+    private static CpuReading Reading(long atMs, long total, long idle, int running, params (int Pid, long Cpu)[] children) =>
+        new(atMs, total, idle, running, children.ToDictionary(c => c.Pid, c => c.Cpu));
+
+    [Fact]
+    public void TwoChildrenRunningBothCpus_AreFullyRunnable_AndTheMachineHasNoIdle()
+    {
+        var window = new CpuWindow(cpus: 2);
+        Assert.Null(window.Add(Reading(0, 1000, 500, 1, (10, 0), (11, 0))));
+
+        // 100 ms: 20 ticks on two CPUs; each child ran 10; two children runnable plus the reader.
+        CpuLoad load = window.Add(Reading(100, 1020, 500, 3, (10, 10), (11, 10)))!.Value;
+        Assert.Equal(0, load.Idle, 3);
+        Assert.Equal(1, load.ChildrenRunnable, 3);
+    }
+
+    [Fact]
+    public void ChildrenStarvedByOtherTasks_StillCountAsRunnable()
+    {
+        // Two children and eight other runnable tasks on two CPUs: each task gets a fifth of a CPU, and
+        // the children got just that (2 + 2 ticks of 20). Against a whole CPU each they would look idle.
+        var window = new CpuWindow(cpus: 2);
+        window.Add(Reading(0, 0, 0, 11, (10, 0), (11, 0)));
+        CpuLoad load = window.Add(Reading(100, 20, 0, 11, (10, 2), (11, 2)))!.Value;
+        Assert.Equal(1, load.ChildrenRunnable, 3);
+    }
+
+    [Fact]
+    public void SleepingChildren_AreNotRunnable_WhateverTheMachineDoes()
+    {
+        var window = new CpuWindow(cpus: 2);
+        window.Add(Reading(0, 0, 0, 31, (10, 0), (11, 0)));
+        CpuLoad load = window.Add(Reading(100, 20, 0, 31, (10, 0), (11, 0)))!.Value;
+        Assert.Equal(0, load.Idle, 3);
+        Assert.Equal(0, load.ChildrenRunnable, 3);
+    }
+
+    [Fact]
+    public void AChildNotReadyAtTheWindowsStart_IsLeftOut()
+    {
+        // Child 12 became ready during the window: its start-up is not the load.
+        var window = new CpuWindow(cpus: 2);
+        window.Add(Reading(0, 0, 0, 2, (10, 0)));
+        CpuLoad load = window.Add(Reading(100, 20, 10, 2, (10, 5), (12, 12)))!.Value;
+        Assert.Equal(0.5, load.Idle, 3);
+        Assert.Equal(0.5, load.ChildrenRunnable, 3);
+    }
+
+    [Fact]
+    public void TheWindow_SlidesOverAboutThreeHundredMilliseconds()
+    {
+        var window = new CpuWindow(cpus: 1);
+        window.Add(Reading(0, 0, 0, 1, (10, 0)));
+        window.Add(Reading(100, 10, 10, 1, (10, 0)));
+
+        // The idle first 100 ms fall out once a reading 300 ms after the second one is in.
+        for (long at = 200; at <= 400; at += 100)
+        {
+            window.Add(Reading(at, at / 10, 10, 2, (10, (at / 10) - 10)));
+        }
+
+        CpuLoad load = window.Add(Reading(500, 50, 10, 2, (10, 40)))!.Value;
+        Assert.Equal(0, load.Idle, 3);
+        Assert.Equal(1, load.ChildrenRunnable, 3);
+    }
+}
+
+public sealed class CpuHoldInTheSupervisorTests
+{
+    private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(100);
+
+    [Fact]
+    public void TheHold_IsLoggedAndCountedOncePerEpisode_AndGrowthResumesWhenTheChildrenWait()
+    {
+        var cpu = new FakeCpu();
+        var logger = new ListLogger();
+        var options = new PreforkOptions { Prefork = 2, MaxChildren = 8, MainLoop = _ => Task.CompletedTask };
+        using var harness = new SupervisorHarness(options, logger: logger, cpu: cpu);
+        cpu.Load = new CpuLoad(0.01, 0.95);
+        harness.Supervisor.Start();
+        foreach (int pid in harness.StartRequested(ready: false))
+        {
+            harness.MakeReady(pid, WorkerState.Busy);
+        }
+
+        // Every child busy and no spare (no listener here reports a queue): the pool would grow, but the CPU is full.
+        for (int i = 0; i < 5; i++)
+        {
+            harness.Advance(Tick);
+        }
+
+        Assert.Empty(harness.Children.Spawns);
+        Assert.Single(logger.Lines, l => l.StartsWith("the CPU is the limit", StringComparison.Ordinal));
+        Assert.Equal(1, harness.Counters.Snapshot().CpuHolds);
+
+        // The children wait on something else now: a child starts, and the episode is over.
+        cpu.Load = new CpuLoad(0.0, 0.05);
+        harness.Advance(Tick);
+        Assert.Single(harness.Children.Spawns);
+        Assert.Single(logger.Lines, l => l.StartsWith("the CPU is no longer the limit", StringComparison.Ordinal));
+
+        // Full again, with the burst still short: a second episode, a second line.
+        cpu.Load = new CpuLoad(0.01, 0.95);
+        harness.Advance(Tick);
+        harness.Advance(Tick);
+        Assert.Single(harness.Children.Spawns);
+        Assert.Equal(2, logger.Lines.Count(l => l.StartsWith("the CPU is the limit", StringComparison.Ordinal)));
+        Assert.Equal(2, harness.Counters.Snapshot().CpuHolds);
+    }
+
+    private sealed class FakeCpu : ICpuProbe
+    {
+        public CpuLoad? Load { get; set; }
+
+        public CpuLoad? Measure(IReadOnlyCollection<int> readyChildren, long nowMs) => Load;
+    }
+}
