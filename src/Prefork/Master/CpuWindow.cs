@@ -6,9 +6,9 @@ namespace Prefork.Master;
 /// <paramref name="ChildrenRunnable"/> is how much CPU the ready children used, as a share of what they
 /// would have had if each had wanted the CPU the whole time (0 when they all waited on I/O or sleeps,
 /// about 1 when they ran or queued for the CPU throughout; above 1 for children running several
-/// threads at once).
+/// threads at once). <paramref name="ChildrenCpus"/> is what they used, in CPUs (1 = one CPU the whole window).
 /// </summary>
-internal readonly record struct CpuLoad(double Idle, double ChildrenRunnable);
+internal readonly record struct CpuLoad(double Idle, double ChildrenRunnable, double ChildrenCpus);
 
 /// <summary>
 /// One reading, in the kernel's clock ticks (USER_HZ), as cumulative counters. <paramref name="Total"/>
@@ -59,16 +59,22 @@ internal sealed class CpuWindow(int cpus)
             return null;
         }
 
-        CpuReading first = _readings.Peek();
-        return Measure(first, reading, AverageRunning());
+        return Measure(_readings, AverageRunning());
     }
 
     /// <summary>Forgets every reading (a clock gap: the next window starts afresh).</summary>
     public void Clear() => _readings.Clear();
 
-    /// <summary>The load between two readings, given the average number of runnable tasks between them (the reader excluded).</summary>
-    internal CpuLoad? Measure(CpuReading first, CpuReading last, double runnable)
+    /// <summary>
+    /// The load over the readings (oldest first), given the average number of runnable tasks among
+    /// them (the reader excluded). Each child counts from the first reading that shows it ready: its
+    /// start-up is not the load it serves, and a child ready for only part of the window counts for
+    /// that part.
+    /// </summary>
+    internal CpuLoad? Measure(IReadOnlyCollection<CpuReading> readings, double runnable)
     {
+        CpuReading first = readings.First();
+        CpuReading last = readings.Last();
         long total = last.Total - first.Total;
         if (total <= 0)
         {
@@ -76,28 +82,31 @@ internal sealed class CpuWindow(int cpus)
         }
 
         double idle = Math.Clamp((double)(last.Idle - first.Idle) / total, 0, 1);
-
         long used = 0;
-        int children = 0;
+        long span = 0;
         foreach ((int pid, long cpu) in last.Children)
         {
-            // Only children ready at both ends: a child's start-up is not the load it serves.
-            if (first.Children.TryGetValue(pid, out long before) && cpu >= before)
+            foreach (CpuReading reading in readings)
             {
-                used += cpu - before;
-                children++;
+                if (ReferenceEquals(reading, last))
+                {
+                    break;
+                }
+
+                if (reading.Children.TryGetValue(pid, out long before))
+                {
+                    used += Math.Max(0, cpu - before);
+                    span += last.Total - reading.Total;
+                    break;
+                }
             }
         }
 
-        if (children == 0)
-        {
-            return new CpuLoad(idle, 0);
-        }
-
+        // Spans add up machine ticks, all CPUs together: one CPU's worth of a span is span / Cpus.
         double perCpu = (double)total / Cpus;
         double share = runnable <= Cpus ? 1 : Cpus / runnable;
-        double couldUse = Math.Min(children * share, Cpus) * perCpu;
-        return new CpuLoad(idle, used / couldUse);
+        double couldUse = Math.Min(share * span / Cpus, total);
+        return couldUse <= 0 ? new CpuLoad(idle, 0, 0) : new CpuLoad(idle, used / couldUse, used / perCpu);
     }
 
     private CpuReading ElementAfterOldest()

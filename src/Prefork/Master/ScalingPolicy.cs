@@ -30,7 +30,7 @@ internal sealed record ScalingOptions(int Ceiling, int MinSpareChildren, TimeSpa
 /// What the policy remembers between ticks: the size of the next burst, whether the ceiling was already
 /// reported, whether the CPU was the limit at the last tick and whether that episode was reported.
 /// </summary>
-internal readonly record struct ScalingMemory(int NextBurst, bool CeilingReported, bool CpuBound = false, bool CpuHoldReported = false)
+internal readonly record struct ScalingMemory(int NextBurst, bool CeilingReported, CpuState Cpu = default, bool CpuHoldReported = false)
 {
     public static ScalingMemory Initial => new(1, false);
 }
@@ -57,7 +57,7 @@ internal readonly record struct ScalingDecision(int Spawn, int? RetireSlot, bool
 /// lasts, so a real queue is met within a few ticks and a momentary one does not start a crowd.</item>
 /// <item>Where the queue cannot be read (a listener that reports none), Apache prefork's rule: children
 /// busy and fewer than <c>MinSpareChildren</c> idle start a doubling burst, less what is still starting.</item>
-/// <item>When the CPU is the limit (<see cref="IsCpuBound"/>: the machine has next to no idle CPU, and the
+/// <item>When the CPU is the limit (<see cref="CpuBoundPolicy"/>: the machine has next to no idle CPU, and the
 /// ready children used most of what they could get of it), the queue is long because the CPUs are
 /// full, not because children are held up: no growth for demand or spares, only the floor. Another
 /// process would add contention and its own start-up, not throughput. Growth resumes as soon as the
@@ -103,7 +103,8 @@ internal static class ScalingPolicy
             : (idle < options.MinSpareChildren && busy > 0 ? memory.NextBurst - starting : 0);
 
         // The CPU is the limit: what demand asks for beyond the floor waits (and the next burst starts at 1).
-        bool cpuBound = IsCpuBound(cpu, memory.CpuBound);
+        CpuState cpuState = CpuBoundPolicy.Next(cpu, memory.Cpu, nowMs);
+        bool cpuBound = cpuState.Bound;
         int held = 0;
         if (cpuBound && shortfall > 0)
         {
@@ -135,33 +136,10 @@ internal static class ScalingPolicy
         // A CPU episode lasts while the CPU stays the limit; it is reported once, at its first held growth.
         bool reportCpu = held > 0 && !memory.CpuHoldReported;
         var next = new ScalingMemory(
-            nextBurst, atCeilingAfter && (memory.CeilingReported || report), cpuBound, cpuBound && (memory.CpuHoldReported || reportCpu));
+            nextBurst, atCeilingAfter && (memory.CeilingReported || report), cpuState, cpuBound && (memory.CpuHoldReported || reportCpu));
         int? retire = idle <= options.MinSpareChildren || capacity <= floor || queued > 0 ? null : LongestIdle(children, options.IdleTimeout, nowMs);
         return new ScalingDecision(spawn, retire, report, next, held, reportCpu);
     }
-
-    /// <summary>At most this idle share of the machine, and the CPU may be the limit.</summary>
-    internal const double CpuBoundIdle = 0.10;
-
-    /// <summary>The ready children wanted the CPU at least this share of the time they could have had it.</summary>
-    internal const double CpuBoundRunnable = 0.5;
-
-    /// <summary>Once the CPU is the limit, it stays so until the machine idles more than this…</summary>
-    internal const double CpuFreeIdle = 0.25;
-
-    /// <summary>…or the children want the CPU less than this share of the time: a margin, so that a noisy tick does not start a child.</summary>
-    internal const double CpuFreeRunnable = 0.3;
-
-    /// <summary>
-    /// Whether more children would only add contention: the machine has next to no idle CPU and the
-    /// ready children themselves used most of what they could get (they ran or queued for the CPU, not
-    /// waited on I/O). A pool whose children sleep on a slow backend on a busy machine is not CPU-bound:
-    /// its children use next to nothing, and more of them serve more clients at once. With a margin
-    /// (hysteresis) between entering and leaving, so a noisy reading does not flip it each tick.
-    /// </summary>
-    internal static bool IsCpuBound(CpuLoad? cpu, bool wasCpuBound) => cpu is { } load && (wasCpuBound
-        ? load.Idle <= CpuFreeIdle && load.ChildrenRunnable >= CpuFreeRunnable
-        : load.Idle <= CpuBoundIdle && load.ChildrenRunnable >= CpuBoundRunnable);
 
     private static int? LongestIdle(IReadOnlyCollection<ChildView> children, TimeSpan idleTimeout, long nowMs)
     {

@@ -9,10 +9,10 @@ public sealed class CpuBoundScalingTests
     private static readonly ScalingOptions Defaults = new(Ceiling: 150, MinSpareChildren: 1, IdleTimeout: TimeSpan.FromSeconds(10));
 
     /// <summary>No idle CPU, and the children ran (or queued for the CPU) all the time.</summary>
-    private static readonly CpuLoad Saturated = new(Idle: 0.02, ChildrenRunnable: 0.9);
+    private static readonly CpuLoad Saturated = new(Idle: 0.02, ChildrenRunnable: 0.9, ChildrenCpus: 1.2);
 
     /// <summary>No idle CPU (children starting, other programs), and the children slept on their requests.</summary>
-    private static readonly CpuLoad ChildrenWaiting = new(Idle: 0.0, ChildrenRunnable: 0.05);
+    private static readonly CpuLoad ChildrenWaiting = new(Idle: 0.0, ChildrenRunnable: 0.05, ChildrenCpus: 0.01);
 
     private static List<ChildView> Pool(int busy = 0, int idle = 0, int starting = 0)
     {
@@ -61,7 +61,7 @@ public sealed class CpuBoundScalingTests
     public void IdleCpu_GrowsAsBefore_HoweverBusyTheChildren()
     {
         // Two children each running a whole CPU on a machine of eight: more children use more CPUs.
-        var load = new CpuLoad(Idle: 0.75, ChildrenRunnable: 1.0);
+        var load = new CpuLoad(Idle: 0.75, ChildrenRunnable: 1.0, ChildrenCpus: 2);
         Assert.Equal(1, ScalingPolicy.Decide(Pool(busy: 2), 2, Defaults, ScalingMemory.Initial, 0, queued: 30, load).Spawn);
 
         // Unknown (no /proc): as before.
@@ -80,7 +80,8 @@ public sealed class CpuBoundScalingTests
     [Fact]
     public void WhenTheChildrenWaitAgain_GrowthResumes_FromABurstOfOne_AndTheNextHoldIsANewEpisode()
     {
-        CpuLoad[] loads = [Saturated, Saturated, Saturated, ChildrenWaiting, ChildrenWaiting, Saturated, Saturated];
+        // A tick every 100 ms; leaving the episode takes 300 ms of readings that say so.
+        CpuLoad[] loads = [Saturated, Saturated, Saturated, ChildrenWaiting, ChildrenWaiting, ChildrenWaiting, ChildrenWaiting, ChildrenWaiting, Saturated, Saturated];
         ScalingMemory memory = ScalingMemory.Initial;
         List<int> spawns = [];
         List<bool> reports = [];
@@ -93,21 +94,38 @@ public sealed class CpuBoundScalingTests
             memory = decision.Memory;
         }
 
-        Assert.Equal([0, 0, 0, 1, 2, 0, 0], spawns);
-        Assert.Equal([true, false, false, false, false, true, false], reports);
+        Assert.Equal([0, 0, 0, 0, 0, 0, 1, 2, 0, 0], spawns);
+        Assert.Equal([true, false, false, false, false, false, false, false, true, false], reports);
     }
 
     [Fact]
-    public void ANoisyReading_InsideTheMargin_DoesNotEndAnEpisode()
+    public void EnteringTakesOneReading_LeavingTakesAWiderMarginFor300Ms()
     {
-        // Entering needs <= 10 % idle and >= 50 % runnable; leaving, > 25 % idle or < 30 % runnable.
-        Assert.False(ScalingPolicy.IsCpuBound(new CpuLoad(0.15, 0.9), wasCpuBound: false));
-        Assert.False(ScalingPolicy.IsCpuBound(new CpuLoad(0.05, 0.4), wasCpuBound: false));
-        Assert.True(ScalingPolicy.IsCpuBound(new CpuLoad(0.05, 0.5), wasCpuBound: false));
-        Assert.True(ScalingPolicy.IsCpuBound(new CpuLoad(0.2, 0.35), wasCpuBound: true));
-        Assert.False(ScalingPolicy.IsCpuBound(new CpuLoad(0.3, 0.9), wasCpuBound: true));
-        Assert.False(ScalingPolicy.IsCpuBound(new CpuLoad(0.0, 0.2), wasCpuBound: true));
-        Assert.False(ScalingPolicy.IsCpuBound(null, wasCpuBound: true));
+        CpuState free = default;
+        CpuState bound = new(true, null);
+
+        // Entering: <= 10 % idle, >= 50 % runnable, and at least 0.15 CPUs used by the children.
+        Assert.False(CpuBoundPolicy.Next(new CpuLoad(0.15, 0.9, 1), free, 0).Bound);
+        Assert.False(CpuBoundPolicy.Next(new CpuLoad(0.05, 0.4, 1), free, 0).Bound);
+        Assert.False(CpuBoundPolicy.Next(new CpuLoad(0.0, 0.9, 0.1), free, 0).Bound);
+        Assert.True(CpuBoundPolicy.Next(new CpuLoad(0.05, 0.5, 1), free, 0).Bound);
+
+        // Staying: inside the margin, nothing changes.
+        Assert.Equal(bound, CpuBoundPolicy.Next(new CpuLoad(0.2, 0.35, 0.5), bound, 0));
+
+        // Leaving: out of the margin for 300 ms, however it gets out.
+        CpuState state = CpuBoundPolicy.Next(new CpuLoad(0.3, 0.9, 1), bound, 1000);
+        Assert.Equal(new CpuState(true, 1000), state);
+        state = CpuBoundPolicy.Next(new CpuLoad(0.0, 0.2, 1), state, 1200);
+        Assert.Equal(new CpuState(true, 1000), state);
+        Assert.False(CpuBoundPolicy.Next(new CpuLoad(0.0, 0.9, 0.05), state, 1300).Bound);
+
+        // A reading back inside the margin starts the 300 ms afresh.
+        state = CpuBoundPolicy.Next(new CpuLoad(0.0, 0.9, 1), state, 1250);
+        Assert.Equal(bound, state);
+
+        // Unknown: never bound.
+        Assert.False(CpuBoundPolicy.Next(null, bound, 0).Bound);
     }
 
     [Fact]
@@ -117,7 +135,7 @@ public sealed class CpuBoundScalingTests
         Assert.Equal(0, decision.Spawn);
         Assert.Equal(0, decision.HeldForCpu);
         Assert.False(decision.ReportCpuHold);
-        Assert.True(decision.Memory.CpuBound);
+        Assert.True(decision.Memory.Cpu.Bound);
     }
 
     [Fact]
@@ -197,6 +215,20 @@ public sealed class CpuWindowTests
     }
 
     [Fact]
+    public void AChildReadyDuringTheWindow_CountsFromItsFirstReading()
+    {
+        // A load that starts with the pool: both children became ready after the window's first
+        // reading, and ran flat out since their second; they count for that part alone.
+        var window = new CpuWindow(cpus: 2);
+        window.Add(Reading(0, 0, 0, 1));
+        window.Add(Reading(100, 20, 20, 3, (10, 100), (11, 200)));
+        CpuLoad load = window.Add(Reading(200, 40, 20, 3, (10, 110), (11, 210)))!.Value;
+        Assert.Equal(0.5, load.Idle, 3);
+        Assert.Equal(1, load.ChildrenRunnable, 3);
+        Assert.Equal(1, load.ChildrenCpus, 3);
+    }
+
+    [Fact]
     public void TheWindow_SlidesOverAboutThreeHundredMilliseconds()
     {
         var window = new CpuWindow(cpus: 1);
@@ -226,7 +258,7 @@ public sealed class CpuHoldInTheSupervisorTests
         var logger = new ListLogger();
         var options = new PreforkOptions { Prefork = 2, MaxChildren = 8, MainLoop = _ => Task.CompletedTask };
         using var harness = new SupervisorHarness(options, logger: logger, cpu: cpu);
-        cpu.Load = new CpuLoad(0.01, 0.95);
+        cpu.Load = new CpuLoad(0.01, 0.95, 1.5);
         harness.Supervisor.Start();
         foreach (int pid in harness.StartRequested(ready: false))
         {
@@ -243,14 +275,20 @@ public sealed class CpuHoldInTheSupervisorTests
         Assert.Single(logger.Lines, l => l.StartsWith("the CPU is the limit", StringComparison.Ordinal));
         Assert.Equal(1, harness.Counters.Snapshot().CpuHolds);
 
-        // The children wait on something else now: a child starts, and the episode is over.
-        cpu.Load = new CpuLoad(0.0, 0.05);
+        // The children wait on something else now: the episode is over once that lasted 300 ms, and a child starts.
+        cpu.Load = new CpuLoad(0.0, 0.05, 0.02);
+        for (int i = 0; i < 3; i++)
+        {
+            harness.Advance(Tick);
+        }
+
+        Assert.Empty(harness.Children.Spawns);
         harness.Advance(Tick);
         Assert.Single(harness.Children.Spawns);
         Assert.Single(logger.Lines, l => l.StartsWith("the CPU is no longer the limit", StringComparison.Ordinal));
 
         // Full again, with the burst still short: a second episode, a second line.
-        cpu.Load = new CpuLoad(0.01, 0.95);
+        cpu.Load = new CpuLoad(0.01, 0.95, 1.5);
         harness.Advance(Tick);
         harness.Advance(Tick);
         Assert.Single(harness.Children.Spawns);
