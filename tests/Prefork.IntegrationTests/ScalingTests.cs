@@ -140,6 +140,45 @@ public sealed partial class ScalingTests : IDisposable
         Assert.Equal(spawnedWhenTheLoadStopped, Spawned(daemon.Output));
     }
 
+    [Fact]
+    public async Task ClientsOfACpuBoundHandler_DoNotGrowThePool_WhenTheCpuIsTheLimit()
+    {
+        // 32 clients of `/` with Connection: close, the default ceiling (150): a child never waits here,
+        // the queue is long only because the CPUs are full, and more processes would only share them.
+        // Before the master read the CPU, the pool doubled toward the queue (37 children under wrk, and
+        // 2.4 times fewer requests served). A few children may start before the first reading shows the
+        // full CPU; the bound leaves room for them and none for a pool that follows the queue.
+        int cpus = Environment.ProcessorCount;
+        int atMost = (2 * cpus) + 1 + 2;
+        await using HelloDaemon daemon = HelloDaemon.Start("--prefork", "2");
+        await daemon.WaitUntilServingAsync(2);
+
+        var load = new LoadClient();
+        int most = 0;
+        using (var stop = new CancellationTokenSource())
+        {
+            Task running = load.RunAsync(daemon.Port, connections: 32, keepAlive: false, stop.Token, patience: Liveness);
+            try
+            {
+                // Served for a good while: every client many times over, the pool's reaction long past.
+                await Eventually.HoldsAsync(
+                    () => (most = Math.Max(most, daemon.Children().Count)) > 0 && load.Succeeded >= 32 * 250,
+                    Liveness,
+                    () => $"only {load.Succeeded} requests\n{daemon.Output}");
+            }
+            finally
+            {
+                await stop.CancelAsync();
+                await running;
+            }
+        }
+
+        Console.WriteLine($"32 clients of a CPU-bound handler on {cpus} CPUs: at most {most} children, {load.Succeeded} requests");
+        Assert.True(most <= atMost, $"{most} children for a CPU-bound load on {cpus} CPUs (at most {atMost})\n{daemon.Output}");
+        Assert.Contains("the CPU is the limit", daemon.Output, StringComparison.Ordinal);
+        Assert.True(load.Failed == 0, $"{load.Failed} failed: {string.Join("; ", load.Errors)}");
+    }
+
     private static async Task<bool> QuietAsync(string scoreboard, HelloDaemon daemon)
     {
         using JsonDocument status = await StatusJsonAsync(scoreboard);
