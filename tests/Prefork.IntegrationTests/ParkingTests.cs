@@ -56,6 +56,68 @@ public sealed class ParkingTests : IDisposable
     }
 
     [Fact]
+    public async Task RequestsThatArriveInPieces_LeaveNoWakeUpBehind_ThatWouldHoldTheChild()
+    {
+        // A connection stays in its child's poll set from its first wait on, edge-triggered: a head sent
+        // in two pieces is reported twice, and the second report may come for bytes its handler already
+        // read. Handed to the handler, it would block in a read until that client's next request,
+        // holding the child (busy) while the client idles.
+        string scoreboard = Path.Combine(_directory, "scoreboard");
+        await using HelloDaemon daemon = HelloDaemon.Start("--prefork", "2", "--scoreboard", scoreboard, "--keepalive-timeout", "60");
+        await daemon.WaitUntilServingAsync(2);
+
+        var clients = new List<Socket>();
+        try
+        {
+            for (int i = 0; i < 6; i++)
+            {
+                Socket socket = await Http.ConnectAsync(daemon.Port);
+                clients.Add(socket);
+                for (int round = 0; round < 2; round++)
+                {
+                    await socket.SendAsync("GET /pid HTTP/1.1\r\n"u8.ToArray());
+                    await Task.Delay(30);
+                    await socket.SendAsync("Host: x\r\n\r\n"u8.ToArray());
+                    Assert.Equal(200, (await Http.ReadResponseAsync(socket, Liveness)).Status);
+                }
+            }
+
+            // Every client answered and idle: no child stays held by any of them (a child parks a moment
+            // after its answer left; a held one would stay busy for the keep-alive timeout), and each serves on.
+            await Eventually.HoldsAsync(
+                async () => { using JsonDocument status = await StatusJsonAsync(scoreboard); return status.RootElement.GetProperty("busy").GetInt32() == 0; },
+                TimeSpan.FromSeconds(5),
+                () => $"a child stayed busy with an idle client\n{daemon.Output}");
+            foreach (Socket socket in clients)
+            {
+                await PidOverAsync(socket);
+            }
+        }
+        finally
+        {
+            clients.ForEach(c => c.Dispose());
+        }
+    }
+
+    [Fact]
+    public async Task ARequestThatArrivesWhileTheLastIsInFlight_IsServed_WithSeveralRequestsAtOnce()
+    {
+        // With several requests at once a child's handlers run off the loop thread, and the loop keeps
+        // waiting on the poll set: bytes that arrive on a connection whose request is in flight are
+        // reported to the loop then, not when the connection parks. That report must not be lost.
+        await using HelloDaemon daemon = HelloDaemon.Start("--prefork", "2", "--worker-connections", "4");
+        await daemon.WaitUntilServingAsync(2);
+
+        using Socket socket = await Http.ConnectAsync(daemon.Port);
+        Assert.Equal(200, (await Http.RequestAsync(socket, "/pid", keepAlive: true, Liveness)).Status);
+        await socket.SendAsync("GET /sleep/500 HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray());
+        await Task.Delay(200);
+        await socket.SendAsync("GET /pid HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray());
+        Assert.Equal(200, (await Http.ReadResponseAsync(socket, Liveness)).Status);
+        Assert.Equal(200, (await Http.ReadResponseAsync(socket, TimeSpan.FromSeconds(10))).Status);
+    }
+
+    [Fact]
     public async Task AStoppingChild_AnswersARequestOnAParkedConnectionWithClose_AndClosesAnIdleOneWithoutAReset()
     {
         await using HelloDaemon daemon = HelloDaemon.Start("--prefork", "2", "--keepalive-timeout", "60");

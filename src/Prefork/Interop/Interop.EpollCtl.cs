@@ -12,6 +12,7 @@ internal static partial class Interop
     internal const uint EPOLLHUP = 0x010;
     internal const uint EPOLLEXCLUSIVE = 1u << 28;
     internal const uint EPOLLONESHOT = 1u << 30;
+    internal const uint EPOLLET = 1u << 31;
 
     /// <summary>
     /// The kernel's struct epoll_event is packed on x86-64 (12 bytes: events, then data at offset 4)

@@ -15,7 +15,8 @@ internal sealed partial class AcceptLoop
     /// </summary>
     internal static readonly TimeSpan StoppingGrace = TimeSpan.FromSeconds(1);
 
-    private readonly Dictionary<ulong, LoopConnection> _parked = [];
+    /// <summary>Every open connection by its poll-set key, parked or not: an edge reported while one is busy must find it.</summary>
+    private readonly Dictionary<ulong, LoopConnection> _connections = [];
     private readonly Queue<LoopConnection> _ready = new();
     private readonly long _keepAliveMs;
 
@@ -49,23 +50,32 @@ internal sealed partial class AcceptLoop
             long now = Environment.TickCount64;
             connection.DeadlineMs = now + (_stopping ? Math.Min(_keepAliveMs, (long)StoppingGrace.TotalMilliseconds) : _keepAliveMs);
             wait = connection.PrepareWait();
-            try
+
+            // Registered once, edge-triggered: bytes that arrive from now on are reported, and bytes that
+            // came while the request was in flight are still pending in the poll set (their report
+            // checks that they are still unread), so parking again costs no system call. Only an edge
+            // the loop already took while the request was in flight needs the socket checked anew.
+            if (!connection.Registered || connection.EdgeWhileBusy)
             {
-                _poll!.ArmOnce(connection.Fd, connection.Key, connection.Registered);
-            }
-            catch (IOException)
-            {
-                // The poll set refused it (out of kernel memory): close this one rather than lose it.
-                _inFlight--;
-                connection.Phase = ConnectionPhase.Closing;
-                PublishState();
-                return new ValueTask<bool>(false);
+                try
+                {
+                    _poll!.WatchEdges(connection.Fd, connection.Key, connection.Registered);
+                }
+                catch (IOException)
+                {
+                    // The poll set refused it (out of kernel memory): close this one rather than lose it.
+                    _inFlight--;
+                    connection.Phase = ConnectionPhase.Closing;
+                    PublishState();
+                    return new ValueTask<bool>(false);
+                }
+
+                connection.Registered = true;
+                connection.EdgeWhileBusy = false;
             }
 
-            connection.Registered = true;
             connection.Phase = ConnectionPhase.Parked;
             connection.HoldsSlot = first;
-            _parked[connection.Key] = connection;
             if (!first)
             {
                 _inFlight--;
@@ -84,9 +94,17 @@ internal sealed partial class AcceptLoop
         LoopConnection? connection;
         lock (_gate)
         {
-            // Gone, or already told to close: a late report for a descriptor that may be reused.
-            if (!_parked.Remove(key, out connection) || connection.Phase != ConnectionPhase.Parked)
+            // Gone: a late report for a descriptor that may be reused.
+            if (!_connections.TryGetValue(key, out connection))
             {
+                return;
+            }
+
+            if (connection.Phase != ConnectionPhase.Parked)
+            {
+                // Busy (its handler runs off the loop thread, or awaits something else), queued or
+                // closing: the edge is spent here, so its next wait checks the socket anew.
+                connection.EdgeWhileBusy = true;
                 return;
             }
 
@@ -170,9 +188,9 @@ internal sealed partial class AcceptLoop
         List<LoopConnection>? expired = null;
         lock (_gate)
         {
-            foreach (LoopConnection connection in _parked.Values)
+            foreach (LoopConnection connection in _connections.Values)
             {
-                if (connection.DeadlineMs <= nowMs)
+                if (connection.Phase == ConnectionPhase.Parked && connection.DeadlineMs <= nowMs)
                 {
                     (expired ??= []).Add(connection);
                 }
@@ -180,7 +198,6 @@ internal sealed partial class AcceptLoop
 
             foreach (LoopConnection connection in expired ?? [])
             {
-                _parked.Remove(connection.Key);
                 connection.Phase = ConnectionPhase.Closing;
                 if (connection.HoldsSlot)
                 {
@@ -207,9 +224,12 @@ internal sealed partial class AcceptLoop
             _stopping = true;
             DetachListeners();
             long deadline = Environment.TickCount64 + (long)StoppingGrace.TotalMilliseconds;
-            foreach (LoopConnection connection in _parked.Values)
+            foreach (LoopConnection connection in _connections.Values)
             {
-                connection.DeadlineMs = Math.Min(connection.DeadlineMs, deadline);
+                if (connection.Phase == ConnectionPhase.Parked)
+                {
+                    connection.DeadlineMs = Math.Min(connection.DeadlineMs, deadline);
+                }
             }
         }
     }
@@ -226,7 +246,7 @@ internal sealed partial class AcceptLoop
             }
 
             // A handler that returned without awaiting its wait leaves nothing behind to wake.
-            _parked.Remove(connection.Key);
+            _connections.Remove(connection.Key);
 
             connection.Phase = ConnectionPhase.Closing;
             _open--;

@@ -205,6 +205,7 @@ internal sealed partial class AcceptLoop : IDisposable
             // request unread, which a client sees as a failed request during a reload.
             _open++;
             _inFlight++;
+            _connections[connection.Key] = connection;
             PublishState();
         }
 

@@ -45,8 +45,14 @@ internal sealed class LoopConnection : IValueTaskSource<bool>
     /// <summary>Guarded by the accept loop's lock, as are the fields below.</summary>
     public ConnectionPhase Phase { get; set; } = ConnectionPhase.InFlight;
 
-    /// <summary>Whether the descriptor is in the poll set already (then arming it again is a modify).</summary>
+    /// <summary>Whether the descriptor is in the poll set already (edge-triggered, from its first wait on).</summary>
     public bool Registered { get; set; }
+
+    /// <summary>
+    /// The poll set reported bytes while a request was in flight (a handler that awaits something else
+    /// lets the loop wait meanwhile): that edge is spent, so its next wait checks the socket again.
+    /// </summary>
+    public bool EdgeWhileBusy { get; set; }
 
     /// <summary>Whether the handler waited once already: the first wait looks for bytes before parking.</summary>
     public bool WaitedBefore { get; set; }

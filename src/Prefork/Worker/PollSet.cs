@@ -3,8 +3,8 @@ namespace Prefork.Worker;
 /// <summary>
 /// Called in the worker process: the child's own epoll instance. It holds the shared listeners
 /// (EPOLLEXCLUSIVE, so a new connection wakes one waiting child, not all of them, as a blocking accept
-/// did) and the connections parked between requests (EPOLLONESHOT, so a woken one reports once until
-/// it parks again). Each entry carries 64 bits chosen by the caller.
+/// did) and its connections, edge-triggered from their first wait on (EPOLLET: one system call a
+/// connection, not one a request). Each entry carries 64 bits chosen by the caller.
 /// </summary>
 internal sealed unsafe class PollSet : IDisposable
 {
@@ -27,9 +27,13 @@ internal sealed unsafe class PollSet : IDisposable
 
     public void Remove(int fd) => Control(Interop.EPOLL_CTL_DEL, fd, 0, 0);
 
-    /// <summary>Reports <paramref name="fd"/> once when it becomes readable (or the peer closes).</summary>
-    public void ArmOnce(int fd, ulong data, bool added) =>
-        Control(added ? Interop.EPOLL_CTL_MOD : Interop.EPOLL_CTL_ADD, fd, Interop.EPOLLIN | Interop.EPOLLONESHOT, data);
+    /// <summary>
+    /// Reports <paramref name="fd"/> each time bytes (or the peer's end) arrive. Adding it, or modifying
+    /// it when <paramref name="added"/>, also checks it at once: bytes already there are reported at the
+    /// next wait, however long ago they came.
+    /// </summary>
+    public void WatchEdges(int fd, ulong data, bool added) =>
+        Control(added ? Interop.EPOLL_CTL_MOD : Interop.EPOLL_CTL_ADD, fd, Interop.EPOLLIN | Interop.EPOLLET, data);
 
     /// <summary>Waits up to <paramref name="timeoutMs"/>; returns how many entries <see cref="DataAt"/> can read (0 on EINTR).</summary>
     public int Wait(int timeoutMs)

@@ -94,7 +94,7 @@ internal static class Http
         return all.ToString();
     }
 
-    private static async Task<HttpAnswer> ReadResponseAsync(Socket socket, TimeSpan timeout)
+    public static async Task<HttpAnswer> ReadResponseAsync(Socket socket, TimeSpan timeout)
     {
         using var cancel = new CancellationTokenSource(timeout);
         var buffer = new byte[8192];
