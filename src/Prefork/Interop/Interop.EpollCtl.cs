@@ -11,7 +11,6 @@ internal static partial class Interop
     internal const uint EPOLLERR = 0x008;
     internal const uint EPOLLHUP = 0x010;
     internal const uint EPOLLEXCLUSIVE = 1u << 28;
-    internal const uint EPOLLONESHOT = 1u << 30;
     internal const uint EPOLLET = 1u << 31;
 
     /// <summary>
