@@ -40,8 +40,8 @@ internal readonly record struct ScalingMemory(int NextBurst, bool CeilingReporte
 /// <paramref name="ReportCeiling"/> is true on the first tick at which the pool wanted to grow past
 /// <c>MaxChildren</c> since it last stood below it (once per episode, not per tick).
 /// <paramref name="HeldForCpu"/> is the demand the pool left unmet (waiting clients and spares, less idle
-/// and starting children) because the CPU is the limit; <paramref name="ReportCpuHold"/> is true on the first such tick of an
-/// episode (the CPU was the limit at every tick since).
+/// and starting children) because the CPU is the limit; <paramref name="ReportCpuHold"/> is true on the
+/// first such tick of an episode (the CPU was the limit at every tick since).
 /// </summary>
 internal readonly record struct ScalingDecision(int Spawn, int? RetireSlot, bool ReportCeiling, ScalingMemory Memory, int HeldForCpu = 0, bool ReportCpuHold = false);
 
@@ -57,8 +57,8 @@ internal readonly record struct ScalingDecision(int Spawn, int? RetireSlot, bool
 /// lasts, so a real queue is met within a few ticks and a momentary one does not start a crowd.</item>
 /// <item>Where the queue cannot be read (a listener that reports none), Apache prefork's rule: children
 /// busy and fewer than <c>MinSpareChildren</c> idle start a doubling burst, less what is still starting.</item>
-/// <item>When the CPU is the limit (<see cref="CpuBoundPolicy"/>: the machine has next to no idle CPU, and the
-/// ready children used most of what they could get of it), the queue is long because the CPUs are
+/// <item>When the CPU is the limit (<see cref="CpuBoundPolicy"/>: the machine has next to no idle CPU,
+/// and the ready children used most of what they could get of it), the queue is long because the CPUs are
 /// full, not because children are held up: no growth for demand or spares, only the floor. Another
 /// process would add contention and its own start-up, not throughput. Growth resumes as soon as the
 /// children wait again (on I/O, sleeps, other services) or the CPU idles.</item>
