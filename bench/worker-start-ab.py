@@ -8,7 +8,7 @@ Usage: bench/worker-start-ab.py [--samples N] VARIANT [VARIANT...]
 bench/worker-start.py measures one build per run, so the machine's load drifts between the runs it
 compares. Here every variant's master (a static pool of one child, as there) runs at the same time, and
 each round SIGKILLs one child of each variant in turn and times its replacement, so a change in the load
-falls on all of them alike. Per variant: spawn -> ready (wall clock, scoreboard Idle), the child's CPU
+falls on all of them alike (samples/Hello or samples/KestrelHello). Per variant: spawn -> ready (wall clock, scoreboard Idle), the child's CPU
 time when it was ready, and its idle RSS/PSS/USS at the end; per variant after the first, the median of
 the per-round differences in CPU to ready against the first (a paired comparison: the figure to trust
 on a busy machine).
@@ -33,8 +33,8 @@ def parse_variant(text):
 def start(env, command):
     port = ws.free_port()
     board = os.path.join(tempfile.mkdtemp(prefix="prefork-start-ab-"), "scoreboard")
-    master = subprocess.Popen(command + ["--listen", f"127.0.0.1:{port}", "--prefork", "1", "--min-spare", "0",
-                                         "--max-children", "2", "--scoreboard", board],
+    # --max-children 1 pins the pool at one child: KestrelHello has no --min-spare.
+    master = subprocess.Popen(command + ["--listen", f"127.0.0.1:{port}", "--prefork", "1", "--max-children", "1", "--scoreboard", board],
                               env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return master, port, board
 

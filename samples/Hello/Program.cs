@@ -5,8 +5,8 @@ using Prefork;
 using Prefork.Samples;
 
 // The same Main runs in the master and, re-executed, in every child. The master parses and checks the
-// command line; a child takes what it needs from its master instead (a quarter of its start-up was
-// parsing again: docs/memory-and-startup.md), and PreforkDaemon.RunAsync plays the child's part.
+// command line; a child takes what it needs from its master instead of parsing it again
+// (docs/memory-and-startup.md), and PreforkDaemon.RunAsync plays the child's part.
 if (PreforkDaemon.ChildOptions() is { } handedOver)
 {
     HelloWorker.Configure(handedOver);

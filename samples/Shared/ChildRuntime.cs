@@ -14,7 +14,7 @@ internal static class ChildRuntime
         ("DOTNET_GCgen0size", "0x100000"),
 
         // One malloc arena: glibc gives threads that allocate at once arenas of their own, each holding on
-        // to its pages; a child serves one request at a time, and this kept about 0.4 MiB less per busy child.
+        // to its pages. A child serves one request at a time: one arena is enough, and a busy child keeps less.
         ("MALLOC_ARENA_MAX", "1"),
     ];
 

@@ -6,7 +6,7 @@ namespace Prefork.Processes;
 /// <summary>
 /// What a child needs of the options its master runs with, handed over in one environment variable so the
 /// child does not parse its command line again (docs/memory-and-startup.md: parsing it with
-/// System.CommandLine was a quarter of a child's CPU time to ready). The master sets the variable in its own
+/// System.CommandLine was the largest part of a child's start-up after the runtime's own). The master sets the variable in its own
 /// environment once its options are checked; every child it starts inherits it.
 /// </summary>
 /// <remarks>
