@@ -14,7 +14,8 @@ export RUNDIR=${RUNDIR:-/tmp/prefork-reload-compare} RES=${RUNDIR:-/tmp/prefork-
 source "$anchors/lib.sh"
 # shellcheck source=side-by-side.sh
 source "$here/side-by-side.sh"
-dotnet build "$repo/samples/Hello" -c Release -o "$RUNDIR/hello" >/dev/null
+# Published, as it is deployed: ReadyToRun applies at publish only (docs/memory-and-startup.md).
+dotnet publish "$repo/samples/Hello" -c Release -o "$RUNDIR/hello" >/dev/null
 export PREFORK_HELLO="$RUNDIR/hello/Hello.dll"
 
 printf '%-9s %-9s %7s %8s %9s %9s %9s  %s\n' server mode reloads failed "median_ms" "max_ms" rps "each reload (ms)"

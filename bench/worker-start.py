@@ -140,4 +140,5 @@ def main():
           f"| {samples} samples")
 
 
-main()
+if __name__ == "__main__":
+    main()

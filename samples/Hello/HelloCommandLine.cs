@@ -65,21 +65,21 @@ internal sealed class HelloCommandLine
             return false;
         }
 
-        var acceptOptions = new AcceptLoopOptions { MaxConnections = workerConnections };
-        var keepAliveTimeout = TimeSpan.FromSeconds(parsed.GetValue(_keepAliveTimeout));
         options.AccessLogPath = parsed.GetValue(_accessLog);
-        options.KeepAliveTimeout = keepAliveTimeout;
-        options.MainLoop = worker => worker.RunAcceptLoopAsync(new HelloConnectionHandler(worker, keepAliveTimeout).ServeAsync, acceptOptions);
+        options.KeepAliveTimeout = TimeSpan.FromSeconds(parsed.GetValue(_keepAliveTimeout));
+
+        // What the children run: handed to them by the master, so they do not parse this command line again.
+        options.ChildSettings[HelloWorker.WorkerConnections] = workerConnections.ToString(CultureInfo.InvariantCulture);
         if (parsed.GetValue(_crashOnStart))
         {
-            options.WorkerInit = _ => throw new InvalidOperationException("--crash-on-start: this child refuses to boot");
+            options.ChildSettings[HelloWorker.CrashOnStart] = "true";
         }
         else if (parsed.GetValue(_crashOnStartIf) is { } marker)
         {
-            options.WorkerInit = _ => File.Exists(marker)
-                ? throw new InvalidOperationException($"--crash-on-start-if: {marker} exists, this child refuses to boot")
-                : Task.CompletedTask;
+            options.ChildSettings[HelloWorker.CrashOnStartIf] = marker;
         }
+
+        HelloWorker.Configure(options);
 
         if (parsed.GetValue(_killOnDisconnect))
         {

@@ -4,8 +4,15 @@ using Hello;
 using Prefork;
 using Prefork.Samples;
 
-// The same Main runs in the master and, re-executed, in every child: both parse the same arguments
-// into the same options, and PreforkDaemon.RunAsync decides which role this process plays.
+// The same Main runs in the master and, re-executed, in every child. The master parses and checks the
+// command line; a child takes what it needs from its master instead of parsing it again
+// (docs/memory-and-startup.md), and PreforkDaemon.RunAsync plays the child's part.
+if (PreforkDaemon.ChildOptions() is { } handedOver)
+{
+    HelloWorker.Configure(handedOver);
+    return await PreforkDaemon.RunAsync(handedOver).ConfigureAwait(false);
+}
+
 var cli = new HelloCommandLine();
 ParseResult parsed = cli.Root.Parse(args);
 if (parsed.Errors.Count > 0)

@@ -1,12 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Net;
-using System.Text;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
 using Prefork;
-using Prefork.AspNetCore;
-using Prefork.Samples;
 
 namespace KestrelHello;
 
@@ -121,9 +116,11 @@ internal sealed class KestrelHelloCommandLine
                 return Task.CompletedTask;
             },
 
-            // The program's options are not the app's configuration: the app gets no arguments.
-            MainLoop = worker => PreforkKestrel.RunAsync(worker, [], MapRoutes, prefork: kestrel => kestrel.BusyAt = busyAt),
         };
+
+        // What the children run: handed to them by the master, so they do not parse this command line again.
+        options.ChildSettings[KestrelHelloWorker.BusyAt] = busyAt.ToString(CultureInfo.InvariantCulture);
+        KestrelHelloWorker.Configure(options);
 
         // Start-up errors then name the options as this command line spells them.
         foreach ((string property, string cliName) in CliNames)
@@ -133,34 +130,5 @@ internal sealed class KestrelHelloCommandLine
 
         problem = null;
         return true;
-    }
-
-    /// <summary>The routes of samples/Hello, so the same tests and benchmarks run against both.</summary>
-    private static void MapRoutes(WebApplication app)
-    {
-        app.Use((context, next) =>
-        {
-            context.Response.Headers[BuildId.HeaderName] = BuildId.Value;
-            return next(context);
-        });
-        byte[] hello = "Hello, World!"u8.ToArray();
-        byte[] pid = Encoding.ASCII.GetBytes(Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
-        app.MapGet("/", (HttpContext context) => WriteAsync(context, hello));
-        app.MapGet("/pid", (HttpContext context) => WriteAsync(context, pid));
-        app.MapGet("/sleep/{ms:int}", async (int ms, HttpContext context) =>
-        {
-            // A slow request that a graceful stop lets finish; a client that leaves cancels it. It
-            // answers with the pid, as samples/Hello does, so a test sees which child served it.
-            await Task.Delay(Math.Clamp(ms, 0, 60_000), context.RequestAborted).ConfigureAwait(false);
-            await WriteAsync(context, pid).ConfigureAwait(false);
-        });
-    }
-
-    /// <summary>A fixed body with its Content-Length, as samples/Hello answers (no chunked encoding).</summary>
-    private static Task WriteAsync(HttpContext context, byte[] body)
-    {
-        context.Response.ContentType = "text/plain";
-        context.Response.ContentLength = body.Length;
-        return context.Response.Body.WriteAsync(body, 0, body.Length, context.RequestAborted);
     }
 }

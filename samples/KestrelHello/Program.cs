@@ -3,9 +3,15 @@ using KestrelHello;
 using Prefork;
 using Prefork.Samples;
 
-// The same Main runs in the master and, re-executed, in every child: both parse the same arguments
-// into the same options, and PreforkDaemon.RunAsync decides which role this process plays. In a child
-// the main loop is Kestrel, listening on the sockets the master bound.
+// The same Main runs in the master and, re-executed, in every child. The master parses and checks the
+// command line; a child takes what it needs from its master instead (docs/memory-and-startup.md), and
+// PreforkDaemon.RunAsync plays the child's part: Kestrel, listening on the sockets the master bound.
+if (PreforkDaemon.ChildOptions() is { } handedOver)
+{
+    KestrelHelloWorker.Configure(handedOver);
+    return await PreforkDaemon.RunAsync(handedOver).ConfigureAwait(false);
+}
+
 var cli = new KestrelHelloCommandLine();
 ParseResult parsed = cli.Root.Parse(args);
 if (parsed.Errors.Count > 0)

@@ -35,12 +35,30 @@ public static class PreforkKestrel
         ArgumentNullException.ThrowIfNull(configureApp);
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(args);
 
-        // One line per child per start is the master's job; Kestrel and the host speak only of trouble.
+        // One line per child per start is the master's job; Kestrel and the host speak only of trouble,
+        // in the daemon's own lines: the console logger's options, formatters and queue thread cost each
+        // child start-up time before it was ready (docs/memory-and-startup.md), for a few lines at most.
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        if (worker.LoggerFactory is { } daemonLogging)
+        {
+            builder.Logging.ClearProviders();
+            builder.Logging.AddProvider(new DaemonLoggerProvider(daemonLogging));
+        }
+
         builder.UsePrefork(worker, prefork);
         configureBuilder?.Invoke(builder);
         await using WebApplication app = builder.Build();
         configureApp(app);
         await app.RunAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Hands the host's categories to the daemon's logger factory, which is the daemon's to dispose.</summary>
+    private sealed class DaemonLoggerProvider(ILoggerFactory daemon) : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => daemon.CreateLogger(categoryName);
+
+        public void Dispose()
+        {
+        }
     }
 }

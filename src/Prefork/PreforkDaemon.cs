@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Prefork.Daemon;
 using Prefork.Logging;
 using Prefork.Master;
+using Prefork.Processes;
 using Prefork.Worker;
 
 namespace Prefork;
@@ -18,6 +19,16 @@ public static class PreforkDaemon
     /// its environment. Hosting code uses it to choose, before its host is built, what this process runs.
     /// </summary>
     public static bool IsChild => WorkerEnvironment.IsWorkerProcess;
+
+    /// <summary>
+    /// In a child: the options its master runs with, as far as a child uses them, and the master's
+    /// <see cref="PreforkOptions.ChildSettings"/>; the program adds its hooks (<see cref="PreforkOptions.MainLoop"/>,
+    /// <see cref="PreforkOptions.WorkerInit"/>, a <see cref="PreforkOptions.LoggerFactory"/>) and passes them to
+    /// <see cref="RunAsync"/>, without parsing its command line again. Null in any other process, and in a
+    /// child of a master that handed nothing over (an older Prefork): then parse as the master did.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The hand-over variable was changed on the way; the message names it.</exception>
+    public static PreforkOptions? ChildOptions() => IsChild ? ChildOptionsHandover.Take() : null;
 
     /// <summary>
     /// Runs the daemon until it stops; returns the process exit code. With
@@ -70,6 +81,9 @@ public static class PreforkDaemon
             }
 
             UserAccount? workerAccount = CheckOptions(options);
+
+            // Every child this master starts inherits it: see ChildOptions.
+            ChildOptionsHandover.Publish(options);
             if (options.Daemonize && !DaemonLauncher.IsDaemonMaster)
             {
                 return await DaemonLauncher.RunAsync(options).ConfigureAwait(false);

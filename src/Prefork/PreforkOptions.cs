@@ -166,6 +166,15 @@ public sealed class PreforkOptions
     /// </summary>
     public IDictionary<string, string> OptionNames { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Values of the program's own that its children need (say, from its command line), handed by the master to
+    /// every child with the options a child uses (<see cref="User"/>, <see cref="Group"/>, the log paths,
+    /// <see cref="KeepAliveTimeout"/>, whether <see cref="OnClientDisconnect"/> is set). A child reads them all
+    /// with <see cref="PreforkDaemon.ChildOptions"/> instead of parsing its command line again, which is most of
+    /// what a JIT child spends before it is ready beyond the runtime itself (docs/memory-and-startup.md).
+    /// </summary>
+    public IDictionary<string, string> ChildSettings { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
     /// <summary>Checks every option and returns one message per problem, naming the option and the fix.</summary>
     public IReadOnlyList<OptionError> Validate()
     {

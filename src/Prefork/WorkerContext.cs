@@ -57,6 +57,15 @@ public sealed class WorkerContext
     /// <summary>The child's logger.</summary>
     public ILogger Logger { get; }
 
+    /// <summary>
+    /// The daemon's logger factory (Prefork's one-line logger on standard error, or
+    /// <see cref="PreforkOptions.LoggerFactory"/>), for a host built in the child to log through, as
+    /// <c>PreforkKestrel.RunAsync</c> does; a host's console logger costs every child start-up time
+    /// (docs/memory-and-startup.md). Null when <see cref="PreforkOptions.MainLoop"/> runs in the master
+    /// itself (<see cref="PreforkOptions.Prefork"/> = 0).
+    /// </summary>
+    public ILoggerFactory? LoggerFactory { get; internal init; }
+
     /// <summary>Fires when the child should finish the work in hand and return from the main loop.</summary>
     public CancellationToken Stopping { get; }
 

@@ -33,6 +33,9 @@ internal sealed record PassedSocketChildren(string Shell, TimeSpan ReadyDelay)
         {
             [FdsVariable] = listeners.Count.ToString(CultureInfo.InvariantCulture),
             [NamesVariable] = string.Join(':', Enumerable.Repeat(DescriptorName, listeners.Count)),
+
+            // Not a Prefork child: it would have no use for its master's options.
+            [ChildOptionsHandover.Variable] = null,
         };
         return new WorkerCommand(Shell, ["-c", Script(listeners), program.FileName, .. program.Arguments], program.WorkingDirectory)
         {

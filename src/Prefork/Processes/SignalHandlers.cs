@@ -9,7 +9,9 @@ internal static class SignalHandlers
     private const int SigInt = 2;
     private const int SigQuit = 3;
 
-    private static readonly Lazy<ulong> InheritedIgnored = new(ReadIgnoredMask);
+    // Read once, when this class is first used. Not a Lazy<ulong>: ReadyToRun cannot precompile a framework
+    // generic over a value type into this assembly, so every child JIT-compiled it on its way to ready.
+    private static readonly ulong InheritedIgnored = ReadIgnoredMask();
 
     /// <summary>
     /// A process started under nohup inherits SIGHUP ignored, and the runtime keeps an inherited SIG_IGN
@@ -20,7 +22,7 @@ internal static class SignalHandlers
     public static PosixSignalRegistration Register(PosixSignal signal, Action<PosixSignalContext> handler)
     {
         int number = Signals.Number(signal);
-        if (number is not (SigInt or SigQuit) && (InheritedIgnored.Value & (1UL << (number - 1))) != 0)
+        if (number is not (SigInt or SigQuit) && (InheritedIgnored & (1UL << (number - 1))) != 0)
         {
             _ = Interop.Signal(number, Interop.SIG_DFL);
         }

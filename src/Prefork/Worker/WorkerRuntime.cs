@@ -69,6 +69,7 @@ internal sealed class WorkerRuntime : IDisposable
         {
             ConnectionAborts = aborts,
             KeepAliveTimeout = _options.KeepAliveTimeout,
+            LoggerFactory = _loggerFactory,
         };
         return await RunHooksAsync(_options, context, _logger).ConfigureAwait(false);
     }
