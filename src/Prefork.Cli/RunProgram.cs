@@ -59,7 +59,7 @@ internal static class RunProgram
             string? muxer = Muxer();
             if (muxer is null)
             {
-                problem = $"PROGRAM: cannot find the dotnet that runs '{program}'; put dotnet on the PATH or set DOTNET_HOST_PATH";
+                problem = $"PROGRAM: cannot find the dotnet that runs '{program}'; {DotnetMuxer.Fix}";
                 return null;
             }
 
@@ -101,32 +101,14 @@ internal static class RunProgram
         return problem is null ? path : null;
     }
 
-    /// <summary>
-    /// The dotnet running this tool, else the one the SDK names (<c>DOTNET_HOST_PATH</c>), else the one
-    /// whose shared runtime this is, else the PATH's: an app.dll needs a muxer even when the tool is an
-    /// apphost or NativeAOT.
-    /// </summary>
-    private static string? Muxer()
-    {
-        if (Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet")
-        {
-            return self;
-        }
-
-        if (Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } hostPath && File.Exists(hostPath))
-        {
-            return hostPath;
-        }
-
-        // <root>/shared/Microsoft.NETCore.App/<version>/: the muxer is <root>/dotnet.
-        string runtime = RuntimeEnvironment.GetRuntimeDirectory();
-        if (runtime.Length > 0 && Path.GetFullPath(Path.Combine(runtime, "..", "..", "..", "dotnet")) is var beside && File.Exists(beside))
-        {
-            return beside;
-        }
-
-        return Executable("dotnet", Environment.CurrentDirectory, Environment.GetEnvironmentVariable("PATH"));
-    }
+    /// <summary>The dotnet for an app.dll (<see cref="DotnetMuxer"/>): an apphost or NativeAOT tool is not one.</summary>
+    private static string? Muxer() => DotnetMuxer.Find(
+        Environment.ProcessPath,
+        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH"),
+        RuntimeEnvironment.GetRuntimeDirectory(),
+        Environment.GetEnvironmentVariable("DOTNET_ROOT"),
+        Environment.GetEnvironmentVariable("PATH"),
+        IsExecutableFile);
 
     /// <summary>A path (relative to <paramref name="folder"/>), or a bare name looked up on the PATH as a shell would.</summary>
     internal static string? Executable(string program, string folder, string? searchPath)

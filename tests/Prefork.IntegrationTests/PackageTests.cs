@@ -7,7 +7,8 @@ namespace Prefork.IntegrationTests;
 
 /// <summary>
 /// The NuGet packages as a user gets them: `dotnet pack` output, the `prefork` tool installed from a
-/// local folder with no other package source, and the library package carrying what nuget.org shows.
+/// local folder with no other package source (its `run` finding the run-hook/ it ships with), and the
+/// library package carrying what nuget.org shows.
 /// </summary>
 public sealed class PackageTests : IDisposable
 {
@@ -66,6 +67,14 @@ public sealed class PackageTests : IDisposable
         Assert.All(ToolCommands, command => Assert.Contains(command, output, StringComparison.Ordinal));
         Assert.Contains("  prefork [command] [options]", output, StringComparison.Ordinal);
         Assert.DoesNotContain("Prefork.Cli", output, StringComparison.Ordinal);
+
+        // `prefork run` looks for its run-hook/ before it looks at PROGRAM: a missing app.dll, not a
+        // missing hook, says the package carried the hook beside the installed tool.
+        using var unused = new PortReservation();
+        (exit, output, error) = await ShortProcess.RunProgramAsync(
+            Path.Combine(tools, "prefork"), ["run", "--listen", $"127.0.0.1:{unused.Port}", "--", "missing.dll"], CommandTimeout);
+        Assert.Equal(2, exit);
+        Assert.Contains("PROGRAM: 'missing.dll' does not exist", error, StringComparison.Ordinal);
     }
 
     private static async Task AssertLibraryPackageAsync(string nupkg)

@@ -4,6 +4,7 @@ namespace Prefork.IntegrationTests.Support;
 /// Starts the slow builds some tests need (the NativeAOT publish, the stamped builds) as soon as the
 /// first daemon starts, one after the other, so they overlap with tests that mostly wait on processes
 /// instead of holding up the first test that needs them. A failure surfaces in the tests that await them.
+/// The NativeAOT tool (<see cref="AotTool"/>) comes last, once these have settled.
 /// </summary>
 internal static class EarlyBuilds
 {
@@ -15,7 +16,14 @@ internal static class EarlyBuilds
         await Swallow(HelloRebuild.Third.FolderAsync()).ConfigureAwait(false);
     }));
 
-    public static void Start() => _ = Started.Value;
+    public static void Start()
+    {
+        _ = Started.Value;
+        _ = Swallow(AotTool.ExecutableAsync());
+    }
+
+    /// <summary>The builds above, finished or failed: a build that shares their outputs waits for this.</summary>
+    public static Task OthersSettledAsync() => Started.Value;
 
     private static async Task Swallow(Task task)
     {

@@ -98,6 +98,16 @@ internal static partial class ProcFs
     /// <summary>The program a process runs, as the kernel knows it (<c>/proc/PID/exe</c>).</summary>
     public static string Executable(int pid) => new FileInfo($"/proc/{pid}/exe").LinkTarget ?? "";
 
+    /// <summary>
+    /// One field of <c>/proc/PID/smaps_rollup</c> in KiB: <c>Rss</c> (resident pages) or <c>Pss</c> (each
+    /// shared page divided among the processes that map it).
+    /// </summary>
+    public static long MemoryKib(int pid, string field) =>
+        File.ReadLines($"/proc/{pid}/smaps_rollup")
+            .Where(line => line.StartsWith(field + ":", StringComparison.Ordinal))
+            .Select(line => long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture))
+            .Single();
+
     /// <summary>The targets of a process's descriptors, e.g. "socket:[123]" or "/memfd:x (deleted)".</summary>
     public static Dictionary<int, string> Descriptors(int pid)
     {
