@@ -11,9 +11,10 @@ internal readonly record struct CpuState(bool Bound, long? FreeSinceMs);
 /// the readings, the last state and the time.
 /// </summary>
 /// <remarks>
-/// Entering takes one reading (the readings cover a window of several ticks already); leaving takes
-/// readings past a wider margin for <see cref="LeaveAfterMs"/>: a reading is an estimate (the runnable
-/// count is sampled once a tick), and one low reading on a busy machine would otherwise start a burst.
+/// Entering takes one reading (the readings cover a window of several ticks already, long enough to
+/// hold enough of the kernel's ticks: <see cref="CpuWindow"/>); leaving takes readings past a wider
+/// margin for <see cref="LeaveAfterMs"/>: a reading is an estimate (the runnable count is sampled once a
+/// tick), and one low reading on a busy machine would otherwise start a burst.
 /// </remarks>
 internal static class CpuBoundPolicy
 {
@@ -23,21 +24,11 @@ internal static class CpuBoundPolicy
     /// <summary>The ready children wanted the CPU at least this share of the time they could have had it.</summary>
     internal const double BoundRunnable = 0.5;
 
-    /// <summary>
-    /// …and used at least this many CPUs' worth: below it the share rests on a handful of the kernel's
-    /// 10 ms ticks (two sleeping children on a machine crowded with starting ones could have had 4 ticks,
-    /// and 2 ticks of garbage collection would read as 50 %).
-    /// </summary>
-    internal const double BoundCpus = 0.15;
-
     /// <summary>Once the CPU is the limit, a reading with more idle than this…</summary>
     internal const double FreeIdle = 0.25;
 
-    /// <summary>…or children wanting the CPU less than this share of the time, or using less than <see cref="FreeCpus"/>…</summary>
+    /// <summary>…or children wanting the CPU less than this share of the time…</summary>
     internal const double FreeRunnable = 0.3;
-
-    /// <summary>…CPUs' worth…</summary>
-    internal const double FreeCpus = 0.1;
 
     /// <summary>…for this long ends it.</summary>
     internal const long LeaveAfterMs = 300;
@@ -52,11 +43,11 @@ internal static class CpuBoundPolicy
 
         if (!state.Bound)
         {
-            bool bound = load.Idle <= BoundIdle && load.ChildrenRunnable >= BoundRunnable && load.ChildrenCpus >= BoundCpus;
+            bool bound = load.Idle <= BoundIdle && load.ChildrenRunnable >= BoundRunnable;
             return new CpuState(bound, null);
         }
 
-        bool stillBound = load.Idle <= FreeIdle && load.ChildrenRunnable >= FreeRunnable && load.ChildrenCpus >= FreeCpus;
+        bool stillBound = load.Idle <= FreeIdle && load.ChildrenRunnable >= FreeRunnable;
         if (stillBound)
         {
             return new CpuState(true, null);

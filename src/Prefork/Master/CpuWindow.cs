@@ -20,7 +20,7 @@ internal sealed record CpuReading(long AtMs, long Total, long Idle, int Running,
 
 /// <summary>
 /// Turns the readings of successive ticks into a <see cref="CpuLoad"/> over the last
-/// <see cref="WindowMs"/>: a pure computation over the readings, so it is tested without /proc.
+/// <see cref="WindowMs"/> or more: a pure computation over the readings, so it is tested without /proc.
 /// </summary>
 /// <remarks>
 /// What a child "would have had": the scheduler shares the CPUs among the tasks that want them, so a
@@ -31,110 +31,126 @@ internal sealed record CpuReading(long AtMs, long Total, long Idle, int Running,
 /// still used what it could get, the second used nothing. The runnable count is sampled once a tick
 /// and averaged over the window; the ticks are in the kernel's unit on both sides, so no clock rate
 /// enters the ratio.
+/// <para>
+/// The kernel counts CPU time in 10 ms ticks. On a crowded machine two children may have had only a
+/// few ticks' worth in 300 ms, and one tick more or less would swing the share by half: the window
+/// then reaches further back, until what the children could have had is worth
+/// <see cref="EnoughMs"/> of one CPU, or <see cref="LongestWindowMs"/> have passed.
+/// </para>
 /// </remarks>
 internal sealed class CpuWindow(int cpus)
 {
-    /// <summary>
-    /// Long enough for the kernel's 10 ms accounting ticks to add up to something (20 or more a CPU),
-    /// short enough that a load that starts is seen within a few master ticks.
-    /// </summary>
+    /// <summary>The window at least: long enough to add up ticks, short enough that a load that starts is seen within a few master ticks.</summary>
     public const long WindowMs = 300;
 
-    private readonly Queue<CpuReading> _readings = new();
+    /// <summary>The window at most, on a crowded machine.</summary>
+    public const long LongestWindowMs = 2000;
+
+    /// <summary>What the children could have had, in one CPU's time, before the share is trusted (20 of the kernel's ticks).</summary>
+    public const long EnoughMs = 200;
+
+    private readonly List<CpuReading> _readings = [];
 
     public int Cpus { get; } = Math.Max(1, cpus);
 
-    /// <summary>Adds this tick's reading; the load since the oldest reading within the window, or null with none yet.</summary>
+    /// <summary>Adds this tick's reading; the load over the window that ends with it, or null with none yet.</summary>
     public CpuLoad? Add(CpuReading reading)
     {
-        // Keep the newest reading at least WindowMs old (the window's start) and everything after it.
-        _readings.Enqueue(reading);
-        while (_readings.Count > 2 && reading.AtMs - ElementAfterOldest().AtMs >= WindowMs)
+        _readings.Add(reading);
+
+        // Keep the newest reading at least LongestWindowMs old and everything after it.
+        int drop = 0;
+        while (drop + 2 < _readings.Count && reading.AtMs - _readings[drop + 1].AtMs >= LongestWindowMs)
         {
-            _readings.Dequeue();
+            drop++;
         }
 
+        _readings.RemoveRange(0, drop);
         if (_readings.Count < 2)
         {
             return null;
         }
 
-        return Measure(_readings, AverageRunning());
+        // The shortest window first: the newest reading at least WindowMs old, or the oldest one.
+        int last = _readings.Count - 1;
+        int start = StartFor(WindowMs);
+        (CpuLoad load, double couldUseMs) = Measure(start, last);
+        double spanMs = reading.AtMs - _readings[start].AtMs;
+        if (couldUseMs >= EnoughMs || start == 0 || spanMs <= 0)
+        {
+            return load;
+        }
+
+        // Too few ticks to judge: a window as much longer as it takes (the share grows with its length).
+        long wanted = (long)Math.Min(LongestWindowMs, spanMs * EnoughMs / Math.Max(couldUseMs, 1));
+        return Measure(StartFor(wanted), last).Load;
     }
 
     /// <summary>Forgets every reading (a clock gap: the next window starts afresh).</summary>
     public void Clear() => _readings.Clear();
 
-    /// <summary>
-    /// The load over the readings (oldest first), given the average number of runnable tasks among
-    /// them (the reader excluded). Each child counts from the first reading that shows it ready: its
-    /// start-up is not the load it serves, and a child ready for only part of the window counts for
-    /// that part.
-    /// </summary>
-    internal CpuLoad? Measure(IReadOnlyCollection<CpuReading> readings, double runnable)
+    /// <summary>The newest reading at least <paramref name="windowMs"/> older than the newest, or the oldest.</summary>
+    private int StartFor(long windowMs)
     {
-        CpuReading first = readings.First();
-        CpuReading last = readings.Last();
+        long newest = _readings[^1].AtMs;
+        for (int i = _readings.Count - 2; i >= 0; i--)
+        {
+            if (newest - _readings[i].AtMs >= windowMs)
+            {
+                return i;
+            }
+        }
+
+        return 0;
+    }
+
+    /// <summary>
+    /// The load between two readings, and what the children could have had in one CPU's milliseconds.
+    /// Each child counts from the first reading that shows it ready: its start-up is not the load it
+    /// serves, and a child ready for only part of the window counts for that part.
+    /// </summary>
+    private (CpuLoad Load, double CouldUseMs) Measure(int start, int end)
+    {
+        CpuReading first = _readings[start];
+        CpuReading last = _readings[end];
         long total = last.Total - first.Total;
+        long spanMs = last.AtMs - first.AtMs;
         if (total <= 0)
         {
-            return null;
+            return (new CpuLoad(0, 0, 0), 0);
         }
 
         double idle = Math.Clamp((double)(last.Idle - first.Idle) / total, 0, 1);
         long used = 0;
-        long span = 0;
+        long childTicks = 0;
         foreach ((int pid, long cpu) in last.Children)
         {
-            foreach (CpuReading reading in readings)
+            for (int i = start; i < end; i++)
             {
-                if (ReferenceEquals(reading, last))
-                {
-                    break;
-                }
-
-                if (reading.Children.TryGetValue(pid, out long before))
+                if (_readings[i].Children.TryGetValue(pid, out long before))
                 {
                     used += Math.Max(0, cpu - before);
-                    span += last.Total - reading.Total;
+                    childTicks += last.Total - _readings[i].Total;
                     break;
                 }
             }
         }
 
-        // Spans add up machine ticks, all CPUs together: one CPU's worth of a span is span / Cpus.
-        double perCpu = (double)total / Cpus;
-        double share = runnable <= Cpus ? 1 : Cpus / runnable;
-        double couldUse = Math.Min(share * span / Cpus, total);
-        return couldUse <= 0 ? new CpuLoad(idle, 0, 0) : new CpuLoad(idle, used / couldUse, used / perCpu);
-    }
-
-    private CpuReading ElementAfterOldest()
-    {
-        using Queue<CpuReading>.Enumerator e = _readings.GetEnumerator();
-        e.MoveNext();
-        e.MoveNext();
-        return e.Current;
-    }
-
-    /// <summary>Runnable tasks, averaged over the readings after the window's start, less the reader itself.</summary>
-    private double AverageRunning()
-    {
-        double sum = 0;
-        int count = 0;
-        bool first = true;
-        foreach (CpuReading reading in _readings)
+        // Runnable tasks, averaged over the readings after the window's start, less the reader itself.
+        double runnable = 0;
+        for (int i = start + 1; i <= end; i++)
         {
-            if (first)
-            {
-                first = false;
-                continue;
-            }
-
-            sum += Math.Max(0, reading.Running - 1);
-            count++;
+            runnable += Math.Max(0, _readings[i].Running - 1);
         }
 
-        return count == 0 ? 0 : sum / count;
+        runnable /= end - start;
+
+        // childTicks adds up machine ticks, all CPUs together: one CPU's worth is childTicks / Cpus.
+        double perCpu = (double)total / Cpus;
+        double share = runnable <= Cpus ? 1 : Cpus / runnable;
+        double couldUse = Math.Min(share * childTicks / Cpus, total);
+        double couldUseMs = spanMs > 0 ? couldUse / perCpu * spanMs : 0;
+        CpuLoad load = couldUse <= 0 ? new CpuLoad(idle, 0, 0) : new CpuLoad(idle, used / couldUse, used / perCpu);
+        return (load, couldUseMs);
     }
 }

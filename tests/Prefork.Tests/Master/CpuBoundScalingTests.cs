@@ -104,10 +104,9 @@ public sealed class CpuBoundScalingTests
         CpuState free = default;
         CpuState bound = new(true, null);
 
-        // Entering: <= 10 % idle, >= 50 % runnable, and at least 0.15 CPUs used by the children.
+        // Entering: <= 10 % idle and >= 50 % runnable.
         Assert.False(CpuBoundPolicy.Next(new CpuLoad(0.15, 0.9, 1), free, 0).Bound);
         Assert.False(CpuBoundPolicy.Next(new CpuLoad(0.05, 0.4, 1), free, 0).Bound);
-        Assert.False(CpuBoundPolicy.Next(new CpuLoad(0.0, 0.9, 0.1), free, 0).Bound);
         Assert.True(CpuBoundPolicy.Next(new CpuLoad(0.05, 0.5, 1), free, 0).Bound);
 
         // Staying: inside the margin, nothing changes.
@@ -118,7 +117,7 @@ public sealed class CpuBoundScalingTests
         Assert.Equal(new CpuState(true, 1000), state);
         state = CpuBoundPolicy.Next(new CpuLoad(0.0, 0.2, 1), state, 1200);
         Assert.Equal(new CpuState(true, 1000), state);
-        Assert.False(CpuBoundPolicy.Next(new CpuLoad(0.0, 0.9, 0.05), state, 1300).Bound);
+        Assert.False(CpuBoundPolicy.Next(new CpuLoad(0.0, 0.25, 0.5), state, 1300).Bound);
 
         // A reading back inside the margin starts the 300 ms afresh.
         state = CpuBoundPolicy.Next(new CpuLoad(0.0, 0.9, 1), state, 1250);
@@ -244,6 +243,26 @@ public sealed class CpuWindowTests
         CpuLoad load = window.Add(Reading(500, 50, 10, 2, (10, 40)))!.Value;
         Assert.Equal(0, load.Idle, 3);
         Assert.Equal(1, load.ChildrenRunnable, 3);
+    }
+
+    [Fact]
+    public void OnACrowdedMachine_TheWindowReachesBack_UntilTheSharesHoldEnoughTicks()
+    {
+        // Two CPUs and 40 runnable tasks: each gets a twentieth of a CPU, half a tick of 10 ms in 100 ms.
+        // Over 300 ms two children could have had 3 ticks, and 2 more or less than that would read as
+        // 33 % or 100 %. The window grows until they could have had 200 ms of a CPU (20 ticks): 2 s.
+        // The children got what they could all along, except one 300 ms stretch where they got nothing.
+        var window = new CpuWindow(cpus: 2);
+        CpuLoad? load = null;
+        long child = 0;
+        for (long at = 0; at <= 3000; at += 100)
+        {
+            child += at is > 2600 and <= 2900 ? 0 : 1;
+            load = window.Add(Reading(at, at / 5, 0, 41, (10, child / 2), (11, (child + 1) / 2)));
+        }
+
+        // Over the last 300 ms alone they used 1 tick of 3; over 2 s, 17 of 20.
+        Assert.InRange(load!.Value.ChildrenRunnable, 0.8, 0.9);
     }
 }
 
