@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Prefork.IntegrationTests.Support;
@@ -14,6 +15,12 @@ internal sealed record HttpAnswer(int Status, string Body, bool ServerKeepsAlive
 /// <summary>A deliberately small HTTP/1.1 client over a raw socket, so tests control every byte and every close.</summary>
 internal static class Http
 {
+    /// <summary>
+    /// Bytes read past the end of a response: a server that answers pipelined requests back to back
+    /// sends the next response in the same segment, and the next read on that socket starts with it.
+    /// </summary>
+    private static readonly ConditionalWeakTable<Socket, byte[]> Unread = [];
+
     public static async Task<HttpAnswer> GetAsync(int port, string path, TimeSpan? timeout = null, IPAddress? address = null)
     {
         using var socket = await ConnectAsync(port, address).ConfigureAwait(false);
@@ -99,6 +106,23 @@ internal static class Http
         using var cancel = new CancellationTokenSource(timeout);
         var buffer = new byte[8192];
         int filled = 0;
+        if (Unread.TryGetValue(socket, out byte[]? unread))
+        {
+            Unread.Remove(socket);
+            unread.CopyTo(buffer, 0);
+            filled = unread.Length;
+        }
+
+        HttpAnswer Answer(int end, HttpAnswer answer)
+        {
+            if (filled > end)
+            {
+                Unread.AddOrUpdate(socket, buffer.AsSpan(end, filled - end).ToArray());
+            }
+
+            return answer;
+        }
+
         while (true)
         {
             int headEnd = buffer.AsSpan(0, filled).IndexOf("\r\n\r\n"u8);
@@ -149,7 +173,7 @@ internal static class Http
                 if (!chunked)
                 {
                     await FillAsync(bodyStart + length).ConfigureAwait(false);
-                    return new HttpAnswer(status, Encoding.UTF8.GetString(buffer, bodyStart, length), keepAlive, buildId);
+                    return Answer(bodyStart + length, new HttpAnswer(status, Encoding.UTF8.GetString(buffer, bodyStart, length), keepAlive, buildId));
                 }
 
                 // An app's own responses (a minimal API returning a string) come chunked: size line,
@@ -171,7 +195,7 @@ internal static class Http
                     at += size + 2;
                     if (size == 0)
                     {
-                        return new HttpAnswer(status, body.ToString(), keepAlive, buildId);
+                        return Answer(at, new HttpAnswer(status, body.ToString(), keepAlive, buildId));
                     }
                 }
             }
