@@ -5,11 +5,11 @@ namespace Prefork.Master;
 
 /// <summary>
 /// Master upgrades, from the old master's side: once it took over, the new master starts as many children
-/// as this one has serving, and this one retires a child for each of the new master's that is ready, so the two pools
+/// as this one runs (ready or starting) at the USR2, and this one retires a child for each of the new master's that is ready, so the two pools
 /// together never serve with fewer children than before (see <see cref="Daemon.UpgradeHandover"/>).
 /// <code>
 ///   USR2 ─► new master starts its floor ─► ready: pid file names it, "ready" ─► it starts up to N
-///     children (N = ready here) ─► "serving k" ─► retire children here until k are gone, idle ones first
+///     children (N = running here at the USR2) ─► "serving k" ─► retire children here until k are gone, idle ones first
 ///     ─► pipe closed, ReloadTimeout, or TERM ─► retire the rest ─► no child left: exit
 /// </code>
 /// </summary>
@@ -28,7 +28,7 @@ internal sealed partial class Supervisor
             return;
         }
 
-        await upgrader.BeginAsync(reason, stopping: _stop is not null, Serving).ConfigureAwait(false);
+        await upgrader.BeginAsync(reason, stopping: _stop is not null, HandoverPolicy.Target(_table.All)).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -92,6 +92,13 @@ internal sealed partial class Supervisor
 /// <summary>Which of the old master's children go as the new master's come up. Pure.</summary>
 internal static class HandoverPolicy
 {
+    /// <summary>
+    /// How many children the new master starts: every child this master runs, ready or starting. A pool
+    /// growing under load has children still starting at the USR2 that are ready by the takeover; counting
+    /// only the ready ones let the new master stop short and this one retire the rest at once (8 -> 6 ready).
+    /// </summary>
+    public static int Target(IEnumerable<WorkerProcess> workers) => workers.Count(w => !w.IsStopping);
+
     /// <summary>How many more children to retire now that <paramref name="ready"/> of the new master's serve.</summary>
     public static int ToRetire(int serving, int retired, int? ready) =>
         ready is int count ? Math.Max(0, Math.Min(serving, count) - retired) : int.MaxValue;

@@ -27,7 +27,7 @@ internal sealed class Upgrader(
 
     /// <summary>
     /// USR2 or <see cref="IDaemonControl.RequestUpgrade"/>: start a new master unless one is starting or
-    /// this one is stopping. It starts as many children as this master has <paramref name="serving"/>.
+    /// this one is stopping. It starts <paramref name="serving"/> children: as many as this master runs, ready or starting.
     /// </summary>
     public async Task BeginAsync(string reason, bool stopping, int serving)
     {

@@ -62,4 +62,14 @@ public sealed class UpgradeCapacityTests
     [Fact]
     public void OldMaster_RetiresEveryoneLeft_WhenTheNewMasterReportsNoMore() =>
         Assert.Equal(int.MaxValue, HandoverPolicy.ToRetire(10, 4, null));
+
+    [Fact]
+    public void NewMastersTarget_CountsChildrenStillStarting_NotThoseStopping()
+    {
+        static WorkerProcess Child(int slot, bool ready, bool stopping) =>
+            new(slot, generation: 1, pid: 100 + slot, process: null, spawnedMs: 0) { Ready = ready, StopRequestedMs = stopping ? 1 : null };
+
+        WorkerProcess[] pool = [Child(0, true, false), Child(1, true, false), Child(2, false, false), Child(3, false, false), Child(4, true, true)];
+        Assert.Equal(4, HandoverPolicy.Target(pool));
+    }
 }
