@@ -12,6 +12,7 @@ public sealed class WorkerContext
     private readonly CancellationTokenSource _stopping;
     private readonly long _requestLimit;
     private int _busy = -1;
+    private ulong _inFlight;
 
     internal WorkerContext(
         IReadOnlyList<Socket> listeners,
@@ -110,12 +111,13 @@ public sealed class WorkerContext
         await loop.RunAsync().ConfigureAwait(false);
     }
 
-    internal void SetBusy(bool busy, int activeConnections)
+    internal void SetBusy(bool busy, int activeConnections, InFlightConnection inFlight = default)
     {
         int wanted = busy ? 1 : 0;
-        if (Interlocked.Exchange(ref _busy, wanted) != wanted || busy)
+        bool busyChanged = Interlocked.Exchange(ref _busy, wanted) != wanted;
+        if (Interlocked.Exchange(ref _inFlight, inFlight.Raw) != inFlight.Raw || busyChanged || busy)
         {
-            _slot.SetState(busy ? WorkerState.Busy : WorkerState.Idle, activeConnections);
+            _slot.SetState(busy ? WorkerState.Busy : WorkerState.Idle, activeConnections, inFlight);
         }
     }
 

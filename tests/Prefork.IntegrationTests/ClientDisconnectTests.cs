@@ -10,6 +10,8 @@ namespace Prefork.IntegrationTests;
 /// <summary>on_client_disconnect: a client that gives up frees its child, once, over IPv4 and IPv6.</summary>
 public sealed partial class ClientDisconnectTests
 {
+    private static readonly TimeSpan Liveness = TimeSpan.FromSeconds(30);
+
     [Fact]
     public async Task ClientThatGivesUp_FreesItsChild_OnceWithTheRightFields_IPv4AndIPv6()
     {
@@ -64,6 +66,55 @@ public sealed partial class ClientDisconnectTests
         HttpAnswer answer = await Http.GetAsync(daemon.Port, "/pid", TimeSpan.FromSeconds(20));
         Assert.Equal(child.ToString(CultureInfo.InvariantCulture), answer.Body);
         Assert.Equal([child], daemon.Children());
+    }
+
+    [Fact]
+    public async Task AKeepAliveClientThatLeavesWhileItsChildServesAnother_IsNotReported_TheAbandonedRequestIs()
+    {
+        // One child, so the parked connection and the slow request are in the same one's hands.
+        await using HelloDaemon daemon = HelloDaemon.Start("--prefork", "1", "--max-children", "1", "--kill-on-disconnect", "--keepalive-timeout", "60");
+        await daemon.WaitUntilServingAsync(1);
+
+        using Socket parked = await Http.ConnectAsync(daemon.Port);
+        Assert.Equal(200, (await Http.RequestAsync(parked, "/pid", keepAlive: true, Liveness)).Status);
+        int parkedPort = ((IPEndPoint)parked.LocalEndPoint!).Port;
+
+        long since = Environment.TickCount64;
+        using Socket slow = await Http.ConnectAsync(daemon.Port);
+        int slowPort = ((IPEndPoint)slow.LocalEndPoint!).Port;
+        await slow.SendAsync(Encoding.ASCII.GetBytes("GET /sleep/60000 HTTP/1.1\r\nHost: x\r\n\r\n"));
+        await ScoreboardProbe.WaitForRequestAsync(daemon, since);
+
+        // The keep-alive client leaves; its child is in the slow request, so its end stays in CLOSE_WAIT,
+        // which is what the master's scan looks for. Only then does the slow request's client give up.
+        parked.Close();
+        await Eventually.HoldsAsync(() => InCloseWait(daemon.Port, parkedPort), Liveness, () => $"the parked connection never reached CLOSE_WAIT:\n{daemon.Output}");
+        slow.Close();
+
+        await Eventually.HoldsAsync(
+            () => ClientWentAway().Matches(daemon.Output).Any(m => m.Groups["conn"].Value.EndsWith($":{slowPort}", StringComparison.Ordinal)),
+            Liveness,
+            () => $"the abandoned request was not reported:\n{daemon.Output}");
+        Assert.DoesNotContain(ClientWentAway().Matches(daemon.Output), m => m.Groups["conn"].Value.EndsWith($":{parkedPort}", StringComparison.Ordinal));
+        Assert.Single(ClientWentAway().Matches(daemon.Output));
+    }
+
+    /// <summary>The server's end of the connection from <paramref name="clientPort"/> waits for its owner to close it.</summary>
+    private static bool InCloseWait(int serverPort, int clientPort)
+    {
+        const string CloseWait = "08";
+        foreach (string line in File.ReadLines("/proc/net/tcp").Skip(1))
+        {
+            string[] fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (fields[3] == CloseWait && PortOf(fields[1]) == serverPort && PortOf(fields[2]) == clientPort)
+            {
+                return true;
+            }
+        }
+
+        return false;
+
+        static int PortOf(string address) => int.Parse(address.AsSpan(address.IndexOf(':') + 1), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
     }
 
     private static async Task AbandonSlowRequestAndCheckAsync(HelloDaemon daemon, IPAddress address, int port, string proto, string host)

@@ -1,3 +1,5 @@
+using Prefork.Scoreboard;
+
 namespace Prefork.ClientDisconnects;
 
 /// <summary>
@@ -21,6 +23,10 @@ internal sealed class ClientDisconnectMonitor
     public string SourceName => _scanner.SourceName;
 
     /// <exception cref="IOException">Neither netlink nor <c>/proc/net/tcp</c> could be read.</exception>
-    public IReadOnlyList<ClientDisconnect> Poll(IReadOnlyList<(int Pid, int Slot)> children, IReadOnlySet<int>? listenerPorts = null) =>
+    public IReadOnlyList<ClientDisconnect> Poll(IReadOnlyList<(int Pid, int Slot, InFlightConnection InFlight)> children, IReadOnlySet<int>? listenerPorts = null) =>
         _tracker.TakeNew(_scanner.Scan(children, listenerPorts));
+
+    /// <summary>Children that do not say which connection is in flight: every one they hold counts.</summary>
+    public IReadOnlyList<ClientDisconnect> Poll(IReadOnlyList<(int Pid, int Slot)> children, IReadOnlySet<int>? listenerPorts = null) =>
+        Poll([.. children.Select(c => (c.Pid, c.Slot, InFlightConnection.Unknown))], listenerPorts);
 }

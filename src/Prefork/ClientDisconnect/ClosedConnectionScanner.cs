@@ -1,3 +1,5 @@
+using Prefork.Scoreboard;
+
 namespace Prefork.ClientDisconnects;
 
 /// <summary>
@@ -49,7 +51,14 @@ internal sealed class ClosedConnectionScanner
     /// connection (to a database that hung up, say) is not a client going away. Empty: no TCP
     /// connection counts, and the TCP table is not read at all.
     /// </param>
-    public IReadOnlyList<ClosedConnection> Scan(IReadOnlyList<(int Pid, int Slot)> children, IReadOnlySet<int>? listenerPorts = null)
+    public IReadOnlyList<ClosedConnection> Scan(IReadOnlyList<(int Pid, int Slot)> children, IReadOnlySet<int>? listenerPorts = null) =>
+        Scan([.. children.Select(c => (c.Pid, c.Slot, InFlightConnection.Unknown))], listenerPorts);
+
+    /// <summary>
+    /// As above, for children that say which connection their request in flight is on: only that one
+    /// counts, not a parked keep-alive connection whose client left while the child served another.
+    /// </summary>
+    public IReadOnlyList<ClosedConnection> Scan(IReadOnlyList<(int Pid, int Slot, InFlightConnection InFlight)> children, IReadOnlySet<int>? listenerPorts = null)
     {
         _closeWait.Clear();
         _unclaimed.Clear();
@@ -75,14 +84,19 @@ internal sealed class ClosedConnectionScanner
 
         for (int i = 0; i < children.Count && _unclaimed.Count > 0; i++)
         {
-            (int pid, int slot) = children[i];
+            (int pid, int slot, InFlightConnection inFlight) = children[i];
+            if (inFlight == InFlightConnection.None)
+            {
+                continue;
+            }
+
             _inodes.Clear();
             ProcessSocketInodes.Collect(_procRoot, pid, _inodes);
             foreach (ulong inode in _inodes)
             {
                 // Removed once claimed: a descriptor shared by two workers is one connection, and
                 // the first worker listed is reported as holding it.
-                if (_unclaimed.Remove(inode, out CloseWaitSocket socket))
+                if (inFlight.Counts(inode) && _unclaimed.Remove(inode, out CloseWaitSocket socket))
                 {
                     _found.Add(new ClosedConnection(pid, slot, socket));
                 }

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Prefork.ClientDisconnects;
 using Prefork.Logging;
+using Prefork.Scoreboard;
 
 namespace Prefork.Master;
 
@@ -28,7 +29,7 @@ internal sealed class ClientWatch
         Log.ClientWatchStarted(logger, options.ClientDisconnectCheckEvery.TotalMilliseconds, _monitor.SourceName);
     }
 
-    public async Task CheckAsync(IReadOnlyList<(int Pid, int Slot)> children, CancellationToken cancel)
+    public async Task CheckAsync(IReadOnlyList<(int Pid, int Slot, InFlightConnection InFlight)> children, CancellationToken cancel)
     {
         IReadOnlyList<ClientDisconnect> gone;
         try

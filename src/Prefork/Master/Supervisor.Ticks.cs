@@ -83,6 +83,7 @@ internal sealed partial class Supervisor
             }
 
             worker.LastState = slot.State;
+            worker.LastInFlight = slot.InFlight;
             worker.LastRequests = slot.Requests;
             worker.LastHeartbeatMs = slot.HeartbeatTicks;
         }
@@ -186,7 +187,8 @@ internal sealed partial class Supervisor
             return;
         }
 
-        List<(int Pid, int Slot)> children = [.. _table.All.Where(w => !w.Killed && w.Process is not null).Select(w => (w.Pid, w.Slot))];
+        List<(int Pid, int Slot, InFlightConnection InFlight)> children =
+            [.. _table.All.Where(w => !w.Killed && w.Process is not null).Select(w => (w.Pid, w.Slot, w.LastInFlight))];
         _clientScan = _hooks.Start(nameof(PreforkOptions.OnClientDisconnect), token => watch.CheckAsync(children, token));
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Prefork.Scoreboard;
 
 namespace Prefork.Master;
 
@@ -27,6 +28,9 @@ internal sealed class WorkerProcess
 
     /// <summary>Set once the child has reported itself ready on the scoreboard.</summary>
     public bool Ready { get; set; }
+
+    /// <summary>The connection its request in flight is on, at the last reading of its slot.</summary>
+    public InFlightConnection LastInFlight { get; set; }
 
     /// <summary>When the master asked it to stop gracefully (SIGTERM), if it did.</summary>
     public long? StopRequestedMs { get; set; }

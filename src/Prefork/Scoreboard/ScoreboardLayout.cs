@@ -50,4 +50,10 @@ internal struct SlotData
 
     /// <summary>How often the child promised to beat (0: no promise, its heartbeat only moves with its state).</summary>
     [FieldOffset(52)] public int HeartbeatEveryMs;
+
+    /// <summary>
+    /// <see cref="Scoreboard.InFlightConnection.Raw"/>. It took 8 bytes that were padding and reads 0 (the
+    /// child does not say) in a slot written before it existed, so the layout version stayed.
+    /// </summary>
+    [FieldOffset(56)] public ulong InFlightConnection;
 }

@@ -10,7 +10,11 @@ public readonly record struct SlotSnapshot(
     long Requests,
     long RequestStartTicks,
     long HeartbeatTicks,
-    int ActiveConnections);
+    int ActiveConnections)
+{
+    /// <summary>The connection whose request is in flight, as the child said (see <see cref="InFlightConnection"/>).</summary>
+    internal InFlightConnection InFlight { get; init; }
+}
 
 /// <summary>Called in the master process (and by tools): reads slots without ever blocking a writer.</summary>
 internal sealed unsafe class ScoreboardReader
@@ -67,7 +71,7 @@ internal sealed unsafe class ScoreboardReader
                         Volatile.Read(ref data->Requests),
                         copy.RequestStartTicks,
                         copy.HeartbeatTicks,
-                        copy.ActiveConnections);
+                        copy.ActiveConnections) { InFlight = new InFlightConnection(copy.InFlightConnection) };
                     return true;
                 }
             }

@@ -35,10 +35,11 @@ internal sealed unsafe class SlotWriter
         _slot->HeartbeatTicks = Environment.TickCount64;
         _slot->ActiveConnections = 0;
         _slot->HeartbeatEveryMs = 0;
+        _slot->InFlightConnection = 0;
         EndWrite();
     }
 
-    public void SetState(WorkerState state, int activeConnections)
+    public void SetState(WorkerState state, int activeConnections, InFlightConnection inFlight = default)
     {
         long now = Environment.TickCount64;
         BeginWrite();
@@ -49,6 +50,7 @@ internal sealed unsafe class SlotWriter
 
         _slot->State = (int)state;
         _slot->ActiveConnections = activeConnections;
+        _slot->InFlightConnection = inFlight.Raw;
         _slot->HeartbeatTicks = now;
         EndWrite();
     }

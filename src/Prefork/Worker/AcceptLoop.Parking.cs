@@ -1,3 +1,5 @@
+using System.Net.Sockets;
+
 namespace Prefork.Worker;
 
 /// <summary>
@@ -82,6 +84,11 @@ internal sealed partial class AcceptLoop
                 PublishState();
                 next = OnLoopThread ? null : TakeFreedSlot();
             }
+            else if (_context.ConnectionAborts is not null)
+            {
+                // Still a slot taken, but no request yet: nothing the master should call abandoned.
+                PublishState();
+            }
         }
 
         next?.Wake(true, elsewhere: true);
@@ -110,24 +117,38 @@ internal sealed partial class AcceptLoop
 
             if (connection.HoldsSlot)
             {
+                // Its first request arrived: the slot it held is now a request in flight.
                 connection.HoldsSlot = false;
+                connection.Phase = ConnectionPhase.InFlight;
+                _lastInFlight = connection;
+                if (_context.ConnectionAborts is not null)
+                {
+                    PublishState();
+                }
             }
             else if (_inFlight >= _maxInFlight)
             {
-                connection.Phase = ConnectionPhase.Ready;
-                _ready.Enqueue(connection);
-                return;
+                if (!PeerClosed(connection.Socket))
+                {
+                    connection.Phase = ConnectionPhase.Ready;
+                    _ready.Enqueue(connection);
+                    return;
+                }
+
+                // Its client left while every slot was taken: close it now, not after a request ends, or it
+                // sits in CLOSE_WAIT, where the master's disconnect scan finds it.
+                connection.Phase = ConnectionPhase.Closing;
             }
             else
             {
+                connection.Phase = ConnectionPhase.InFlight;
                 _inFlight++;
+                _lastInFlight = connection;
                 PublishState();
             }
-
-            connection.Phase = ConnectionPhase.InFlight;
         }
 
-        connection.Wake(true, elsewhere: !Inline);
+        connection.Wake(connection.Phase == ConnectionPhase.InFlight, elsewhere: !Inline);
     }
 
     /// <summary>Called on the loop thread: readable connections first, while request slots are free.</summary>
@@ -169,6 +190,7 @@ internal sealed partial class AcceptLoop
         if (_ready.TryDequeue(out LoopConnection? next))
         {
             next.Phase = ConnectionPhase.InFlight;
+            _lastInFlight = next;
             _inFlight++;
             PublishState();
             return next;
@@ -180,6 +202,19 @@ internal sealed partial class AcceptLoop
         }
 
         return null;
+    }
+
+    /// <summary>Readable with nothing to read: the client closed its end (or the connection failed).</summary>
+    private static bool PeerClosed(Socket socket)
+    {
+        try
+        {
+            return socket.Poll(0, SelectMode.SelectRead) && socket.Available == 0;
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            return true;
+        }
     }
 
     /// <summary>Called on the loop thread: parked connections past their deadline are told to close.</summary>

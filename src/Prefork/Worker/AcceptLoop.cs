@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Prefork.Daemon;
 using Prefork.Logging;
+using Prefork.Scoreboard;
 
 namespace Prefork.Worker;
 
@@ -33,6 +34,7 @@ internal sealed partial class AcceptLoop : IDisposable
     private long _acceptAgainAtMs;
     private uint _nextToken;
     private int _failingErrno;
+    private LoopConnection? _lastInFlight;
     private long _failedAccepts;
 
     public AcceptLoop(WorkerContext context, Func<AcceptedConnection, ValueTask> handler, AcceptLoopOptions options)
@@ -197,9 +199,17 @@ internal sealed partial class AcceptLoop : IDisposable
             _failedAccepts = 0;
         }
 
-        var connection = new LoopConnection(new Socket(new SafeSocketHandle(fd, ownsHandle: true)), unchecked(++_nextToken));
+        ulong inode = 0;
+        if (_context.ConnectionAborts is not null)
+        {
+            // The master watches for clients that leave: it needs the in-flight connection's name.
+            _ = ClientDisconnects.ProcessSocketInodes.TryReadOwnSocketInode(fd, out inode);
+        }
+
+        var connection = new LoopConnection(new Socket(new SafeSocketHandle(fd, ownsHandle: true)), unchecked(++_nextToken)) { Inode = inode };
         lock (_gate)
         {
+            _lastInFlight = connection;
             // Counted from the accept, not from when the handler starts: a handler still queued on the
             // thread pool when the stop lands must hold the drain, or the child exits with the client's
             // request unread, which a client sees as a failed request during a reload.
@@ -223,7 +233,7 @@ internal sealed partial class AcceptLoop : IDisposable
     private async Task RunHandler(LoopConnection connection)
     {
         Socket socket = connection.Socket;
-        CancellationTokenSource? abort = _context.ConnectionAborts?.Register(connection.Fd);
+        CancellationTokenSource? abort = _context.ConnectionAborts?.Register(connection.Inode);
         try
         {
             await _handler(new AcceptedConnection(socket, this, connection, _context.Stopping, abort?.Token ?? CancellationToken.None)).ConfigureAwait(false);
@@ -280,7 +290,41 @@ internal sealed partial class AcceptLoop : IDisposable
     }
 
     /// <summary>Busy means every request slot is taken (with one, a request is in flight); parked connections are idle.</summary>
-    private void PublishState() => _context.SetBusy(_inFlight >= _maxInFlight, _inFlight);
+    private void PublishState() =>
+        _context.SetBusy(_inFlight >= _maxInFlight, _inFlight, _context.ConnectionAborts is null ? InFlightConnection.Unknown : InFlightNow());
+
+    /// <summary>
+    /// Under the lock: which connection the master may report as a client gone mid-request. A new
+    /// connection still waiting for its first request holds a slot but has no request to abandon.
+    /// </summary>
+    private InFlightConnection InFlightNow()
+    {
+        if (_inFlight == 0)
+        {
+            return InFlightConnection.None;
+        }
+
+        if (_inFlight > 1)
+        {
+            return InFlightConnection.Several;
+        }
+
+        // The one that took the slot last, almost always; after two became one, whichever is left.
+        if (_lastInFlight is { Phase: ConnectionPhase.InFlight } last)
+        {
+            return InFlightConnection.One(last.Inode);
+        }
+
+        foreach (LoopConnection connection in _connections.Values)
+        {
+            if (connection.Phase == ConnectionPhase.InFlight)
+            {
+                return InFlightConnection.One(connection.Inode);
+            }
+        }
+
+        return InFlightConnection.None;
+    }
 
     public void Dispose() => _poll?.Dispose();
 }

@@ -60,6 +60,9 @@ internal sealed class LoopConnection : IValueTaskSource<bool>
     /// <summary>Parked for its first request while keeping its request slot (the child stays busy).</summary>
     public bool HoldsSlot { get; set; }
 
+    /// <summary>Its socket's inode, the name the master's disconnect scan knows it by (0: nobody asked).</summary>
+    public ulong Inode { get; init; }
+
     /// <summary>When a parked connection is closed for idling (monotonic milliseconds).</summary>
     public long DeadlineMs { get; set; }
 

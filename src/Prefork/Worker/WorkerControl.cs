@@ -41,9 +41,9 @@ internal sealed class ConnectionAborts
 {
     private readonly Dictionary<ulong, CancellationTokenSource> _byInode = [];
 
-    public CancellationTokenSource? Register(int fd)
+    public CancellationTokenSource? Register(ulong inode)
     {
-        if (!ClientDisconnects.ProcessSocketInodes.TryReadOwnSocketInode(fd, out ulong inode))
+        if (inode == 0)
         {
             return null;
         }

@@ -1,4 +1,5 @@
 using Prefork.ClientDisconnects;
+using Prefork.Scoreboard;
 using Xunit;
 
 namespace Prefork.Tests.ClientDisconnects;
@@ -57,6 +58,23 @@ public class ClosedConnectionScannerKernelTests
         IReadOnlyList<ClosedConnection> others = scanner.Scan([(int.MaxValue, 0), (1, 1)]);
 
         Assert.DoesNotContain(others, c => c.Socket.Inode == closedInode);
+    }
+
+    [Fact]
+    public async Task AChildThatNamesItsRequestInFlight_HasOnlyThatConnectionReported()
+    {
+        using var connections = new LoopbackConnections("127.0.0.1", "127.0.0.1");
+        ulong closedInode = LoopbackConnections.InodeOf(connections.Closed);
+        var scanner = new ClosedConnectionScanner(new SockDiagSource(), "/proc");
+        await ScanUntilFound(scanner, closedInode);
+        int pid = Environment.ProcessId;
+
+        // A closed connection that is not the one in flight is a parked keep-alive client that left.
+        Assert.Empty(scanner.Scan([(pid, Slot, InFlightConnection.One(LoopbackConnections.InodeOf(connections.Open)))]));
+        Assert.Empty(scanner.Scan([(pid, Slot, InFlightConnection.None)]));
+        Assert.Contains(scanner.Scan([(pid, Slot, InFlightConnection.One(closedInode))]), c => c.Socket.Inode == closedInode);
+        Assert.Contains(scanner.Scan([(pid, Slot, InFlightConnection.Several)]), c => c.Socket.Inode == closedInode);
+        Assert.Contains(scanner.Scan([(pid, Slot, InFlightConnection.Unknown)]), c => c.Socket.Inode == closedInode);
     }
 
     [Fact]
