@@ -3,7 +3,7 @@
 
 Usage: bench/scale-up.py [--aot] [children=32] [runs=3]
 
-Builds the sample in Release (with --aot: publishes it as NativeAOT, see bench/aot-publish.sh), starts `Hello --prefork 2 --max-children N --scoreboard S` on 127.0.0.1,
+Publishes the sample in Release, ReadyToRun as deployed (with --aot: publishes it as NativeAOT, see bench/aot-publish.sh), starts `Hello --prefork 2 --max-children N --scoreboard S` on 127.0.0.1,
 opens N concurrent `/sleep/8000` requests at once, and samples every 50 ms both the kernel's view
 (/proc/<master>/task/*/children) and the scoreboard's (slots in state Busy, read straight from the
 file). Prints the time until N children exist and until N are busy, i.e. every request is being served.
@@ -96,9 +96,11 @@ def hello_command():
         out = subprocess.run(["bash", os.path.join(ROOT, "bench", "aot-publish.sh")], check=True,
                              stdout=subprocess.PIPE, text=True).stdout.split()
         return [out[-1]]
-    subprocess.run(["dotnet", "build", "-c", "Release", os.path.join(ROOT, "samples", "Hello")], check=True,
+    # Published, as it is deployed (and as bench/compare.sh runs it): the sample publishes ReadyToRun.
+    out = os.path.join(tempfile.gettempdir(), "prefork-scale-up-hello")
+    subprocess.run(["dotnet", "publish", "-c", "Release", "-o", out, os.path.join(ROOT, "samples", "Hello")], check=True,
                    stdout=subprocess.DEVNULL)
-    return ["dotnet", os.path.join(ROOT, "samples", "Hello", "bin", "Release", "net10.0", "Hello.dll")]
+    return ["dotnet", os.path.join(out, "Hello.dll")]
 
 
 def main():
