@@ -177,6 +177,7 @@ internal sealed class MasterHost : IDaemonControl, IDisposable
                 : new CodeWatch(_options.AutoReloadPaths.Count > 0 ? [.. _options.AutoReloadPaths] : CodeWatch.DefaultRoots()),
         });
 
+        MasterLoop.Start(supervisor, _logger);
         using var ticker = new PeriodicTimer(TickEvery, _time);
         _ = PostTicksAsync(ticker, new MasterEvent.Tick());
         using PeriodicTimer? clientChecks = single || _options.OnClientDisconnect is null ? null : new PeriodicTimer(_options.ClientDisconnectCheckEvery, _time);

@@ -12,9 +12,15 @@ namespace Prefork.Master;
 /// </summary>
 internal static class MasterLoop
 {
+    /// <summary>
+    /// Fills the pool for the first time, on the master's thread before its loop runs. The master calls
+    /// it before its own last steps (its timers, its "started" line), so the children's runtimes boot
+    /// meanwhile: a child's start, not the master's, is most of the time to the first answer.
+    /// </summary>
+    public static void Start(Supervisor supervisor, ILogger logger) => Guard(logger, "start", supervisor.Start);
+
     public static async Task RunAsync(ChannelReader<MasterEvent> events, Supervisor supervisor, ILogger logger)
     {
-        Guard(logger, "start", supervisor.Start);
         await foreach (MasterEvent next in events.ReadAllAsync().ConfigureAwait(false))
         {
             (next as MasterEvent.Periodic)?.Dequeued();

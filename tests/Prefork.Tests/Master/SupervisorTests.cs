@@ -183,6 +183,7 @@ public sealed class SupervisorTests
         using var harness = new SupervisorHarness(Options());
         var logger = new ListLogger();
         harness.Children.FailNextSignal = true;
+        MasterLoop.Start(harness.Supervisor, logger);
         Task loop = MasterLoop.RunAsync(harness.Events.Reader, harness.Supervisor, logger);
         await Eventually(() => harness.Children.Spawns.Count == 2);
         for (int i = 0; i < 2; i++)
