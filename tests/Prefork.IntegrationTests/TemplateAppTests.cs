@@ -13,8 +13,10 @@ namespace Prefork.IntegrationTests;
 /// TERM leaves nothing. Daemon mode: the app's configuration found, few inotify watches, a second start
 /// refused in one line, `prefork status --pid-file` lists the children.
 /// </summary>
-public sealed partial class TemplateAppTests(TemplateApps apps) : IClassFixture<TemplateApps>
+public sealed partial class TemplateAppTests(TemplateAppsFixture fixture) : IClassFixture<TemplateAppsFixture>
 {
+    private readonly TemplateApps _apps = fixture.Apps;
+
     private static readonly TimeSpan Liveness = TimeSpan.FromSeconds(60);
 
     // The daemon reports ready once a child is; the bound leaves room for a busy shared machine while
@@ -25,11 +27,11 @@ public sealed partial class TemplateAppTests(TemplateApps apps) : IClassFixture<
     [SkippableFact]
     public void TheDocumentedChange_IsAtMostThreeLines_AndTheBuildsHaveNoWarnings()
     {
-        Skip.If(apps.Missing is not null, apps.Missing);
-        Assert.InRange(apps.WebLinesAdded, 1, 3);
-        Assert.InRange(apps.WorkerLinesAdded, 1, 3);
-        Assert.Equal(0, apps.WebWarnings);
-        Assert.Equal(0, apps.WorkerWarnings);
+        Skip.If(_apps.Missing is not null, _apps.Missing);
+        Assert.InRange(_apps.WebLinesAdded, 1, 3);
+        Assert.InRange(_apps.WorkerLinesAdded, 1, 3);
+        Assert.Equal(0, _apps.WebWarnings);
+        Assert.Equal(0, _apps.WorkerWarnings);
 
         // The docs show the very lines the test applies.
         string docs = File.ReadAllText(Path.Combine(SampleBuild.RepositoryRoot, "docs", "prefork-your-app.md"));
@@ -39,10 +41,10 @@ public sealed partial class TemplateAppTests(TemplateApps apps) : IClassFixture<
     [SkippableFact]
     public async Task Web_Foreground_ThreeChildrenAnswer_ServeAppSettings_TenHupsUnderLoadLoseNothing_TermLeavesNothing()
     {
-        Skip.If(apps.Missing is not null, apps.Missing);
+        Skip.If(_apps.Missing is not null, _apps.Missing);
         using var port = new PortReservation();
         await using HelloDaemon daemon = HelloDaemon.StartWith(
-            SampleBuild.Muxer, [apps.WebDll], ["--urls", $"http://127.0.0.1:{port.Port}"], addListen: false, port: port, workingDirectory: apps.WebDirectory);
+            SampleBuild.Muxer, [_apps.WebDll], ["--urls", $"http://127.0.0.1:{port.Port}"], addListen: false, port: port, workingDirectory: _apps.WebDirectory);
         await daemon.WaitUntilServingAsync(3, Liveness);
         IReadOnlyList<int> children = daemon.Children();
 
@@ -70,20 +72,20 @@ public sealed partial class TemplateAppTests(TemplateApps apps) : IClassFixture<
     [SkippableFact]
     public async Task Web_Daemon_KeepsTheContentRoot_FewWatches_SecondStartRefused_StatusByPidFile_TermLeavesNothing()
     {
-        Skip.If(apps.Missing is not null, apps.Missing);
+        Skip.If(_apps.Missing is not null, _apps.Missing);
         await using var daemon = new DaemonizedHello();
-        string[] arguments = [apps.WebDll, "--urls", $"http://127.0.0.1:{daemon.Port}", .. DaemonArguments(daemon)];
-        int master = await StartDaemonAsync(daemon, arguments, apps.WebDirectory);
+        string[] arguments = [_apps.WebDll, "--urls", $"http://127.0.0.1:{daemon.Port}", .. DaemonArguments(daemon)];
+        int master = await StartDaemonAsync(daemon, arguments, _apps.WebDirectory);
 
         Assert.Equal(TemplateApps.Greeting, (await Http.GetAsync(daemon.Port, "/greeting")).Body);
-        await AssertDaemonAsync(daemon, master, arguments, apps.WebDirectory);
+        await AssertDaemonAsync(daemon, master, arguments, _apps.WebDirectory);
     }
 
     [SkippableFact]
     public async Task Worker_Foreground_EveryChildRunsTheHostedService_WithItsConfiguration_TenHups_TermLeavesNothing()
     {
-        Skip.If(apps.Missing is not null, apps.Missing);
-        await using HelloDaemon daemon = HelloDaemon.StartWith(SampleBuild.Muxer, [apps.WorkerDll], [], addListen: false, workingDirectory: apps.WorkerDirectory);
+        Skip.If(_apps.Missing is not null, _apps.Missing);
+        await using HelloDaemon daemon = HelloDaemon.StartWith(SampleBuild.Muxer, [_apps.WorkerDll], [], addListen: false, workingDirectory: _apps.WorkerDirectory);
         await Eventually.HoldsAsync(() => Running(daemon.Output).Count == 3 && daemon.Children().Count == 3, Liveness, () => daemon.Output);
         Assert.Equal(daemon.Children().ToHashSet(), Running(daemon.Output));
 
@@ -110,14 +112,14 @@ public sealed partial class TemplateAppTests(TemplateApps apps) : IClassFixture<
     [SkippableFact]
     public async Task Worker_Daemon_KeepsTheContentRoot_FewWatches_SecondStartRefused_StatusByPidFile_TermLeavesNothing()
     {
-        Skip.If(apps.Missing is not null, apps.Missing);
+        Skip.If(_apps.Missing is not null, _apps.Missing);
         await using var daemon = new DaemonizedHello();
-        string[] arguments = [apps.WorkerDll, .. DaemonArguments(daemon)];
-        int master = await StartDaemonAsync(daemon, arguments, apps.WorkerDirectory);
+        string[] arguments = [_apps.WorkerDll, .. DaemonArguments(daemon)];
+        int master = await StartDaemonAsync(daemon, arguments, _apps.WorkerDirectory);
 
         // The children's output goes to the error log: each found appsettings.json.
         await Eventually.HoldsAsync(() => Running(File.ReadAllText(daemon.ErrorLogPath)).Count == 3, Liveness, () => File.ReadAllText(daemon.ErrorLogPath));
-        await AssertDaemonAsync(daemon, master, arguments, apps.WorkerDirectory);
+        await AssertDaemonAsync(daemon, master, arguments, _apps.WorkerDirectory);
     }
 
     /// <summary>Daemon mode through configuration keys, the files in a directory of their own (not the app's).</summary>

@@ -16,7 +16,7 @@ namespace Prefork.Master;
 ///               ──► abandoned: kill the To children, the older children carry on
 /// </code>
 /// The listening sockets are never touched, so no connection is refused on the way. Pure: every
-/// decision is a function of its inputs, so docs/operations.md's diagram is what the tests check.
+/// decision is a function of its inputs, so docs/reload-and-upgrade.md's diagram is what the tests check.
 /// </summary>
 internal sealed class Reload
 {

@@ -1,9 +1,10 @@
 namespace Prefork.IntegrationTests.Support;
 
 /// <summary>
-/// Starts the slow builds some tests need (the NativeAOT publish, the stamped builds) as soon as the
-/// first daemon starts, one after the other, so they overlap with tests that mostly wait on processes
-/// instead of holding up the first test that needs them. A failure surfaces in the tests that await them.
+/// Starts the slow builds some tests need (the NativeAOT publish, the stamped builds, the template apps)
+/// as soon as the first daemon starts, one after the other, so they overlap with tests that mostly wait
+/// on processes instead of holding up the first test that needs them. A failure surfaces in the tests
+/// that await them.
 /// The NativeAOT tool (<see cref="AotTool"/>) comes last, once these have settled.
 /// </summary>
 internal static class EarlyBuilds
@@ -14,6 +15,7 @@ internal static class EarlyBuilds
         await Swallow(AotSample.ExecutableAsync()).ConfigureAwait(false);
         await Swallow(HelloRebuild.Second.FolderAsync()).ConfigureAwait(false);
         await Swallow(HelloRebuild.Third.FolderAsync()).ConfigureAwait(false);
+        await Swallow(TemplateApps.SharedAsync()).ConfigureAwait(false);
     }));
 
     public static void Start()
@@ -31,7 +33,7 @@ internal static class EarlyBuilds
         {
             await task.ConfigureAwait(false);
         }
-        catch (InvalidOperationException)
+        catch (Exception e) when (e is InvalidOperationException or Xunit.Sdk.XunitException)
         {
             // Reported, with the build's output, to each test that needs it.
         }

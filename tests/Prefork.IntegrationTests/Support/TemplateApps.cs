@@ -3,12 +3,14 @@ using System.Text.RegularExpressions;
 namespace Prefork.IntegrationTests.Support;
 
 /// <summary>
-/// The two Microsoft templates a new user starts from, made once for a test class and preforked as the
-/// docs say: <c>dotnet new web</c> and <c>dotnet new worker</c> (offline: the SDK carries its
-/// templates), the packed Prefork packages added from a local folder, exactly the documented change
-/// applied to Program.cs, then a few test routes and an appsettings.json value, and one build each.
+/// The two Microsoft templates a new user starts from, made once per test run and preforked as the docs
+/// say: <c>dotnet new web</c> (as <see cref="WebTemplate"/> makes it) and <c>dotnet new worker</c>
+/// (offline: the SDK carries its templates), the packed Prefork packages (<see cref="LocalPackages"/>)
+/// added from a local folder, exactly the documented change applied to Program.cs, then the test routes
+/// and an appsettings.json value, and one build each. <see cref="EarlyBuilds"/> starts this in the
+/// background, so the tests that use it find it done.
 /// </summary>
-public sealed partial class TemplateApps : IAsyncLifetime
+public sealed partial class TemplateApps
 {
     /// <summary>The documented change (docs/prefork-your-app.md), line by line: the using, then the call after the builder.</summary>
     public static readonly string[] WebChange = ["using Prefork.AspNetCore;", "builder.WebHost.UsePrefork();"];
@@ -17,9 +19,17 @@ public sealed partial class TemplateApps : IAsyncLifetime
 
     public const string Greeting = "hello from appsettings.json";
 
-    private static readonly TimeSpan CommandTimeout = TimeSpan.FromMinutes(5);
+    private static readonly Lazy<Task<TemplateApps>> Shared = new(() => Task.Run(async () =>
+    {
+        var apps = new TemplateApps();
+        await apps.BuildBothAsync().ConfigureAwait(false);
+        return apps;
+    }));
+
     private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("prefork-template-");
     private Dictionary<string, string?> _environment = [];
+
+    private TemplateApps() => AppDomain.CurrentDomain.ProcessExit += (_, _) => TemporaryFolder.Delete(_root.FullName);
 
     /// <summary>Set when the SDK has no such template: the tests then report themselves skipped.</summary>
     public string? Missing { get; private set; }
@@ -42,47 +52,31 @@ public sealed partial class TemplateApps : IAsyncLifetime
 
     public int WorkerWarnings { get; private set; } = -1;
 
-    public async Task InitializeAsync()
+    /// <summary>The run's apps, made on first use; a failure to make them fails every test that asks.</summary>
+    public static Task<TemplateApps> SharedAsync() => Shared.Value;
+
+    private async Task BuildBothAsync()
     {
         // The packages as a user gets them, and a feed of nothing else: the folder, plus the machine's
         // package cache as a folder feed for the framework packages (no network). Restores go to a cache
         // of their own, so an earlier run's Prefork 0.1.0 is never taken instead of this one.
-        string packages = Path.Combine(_root.FullName, "packages");
-        await RunAsync(_root.FullName, "pack", Path.Combine(SampleBuild.RepositoryRoot, "Prefork.slnx"), "-c", SampleBuild.Configuration,
-            "--no-build", "--no-restore", "-o", packages);
+        string packages = await LocalPackages.FolderAsync();
         string machineCache = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
             ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-        File.WriteAllText(Path.Combine(_root.FullName, "nuget.config"), $"""
-            <?xml version="1.0" encoding="utf-8"?>
-            <configuration>
-              <packageSources>
-                <clear />
-                <add key="local" value="{packages}" />
-                <add key="machine-cache" value="{machineCache}" />
-              </packageSources>
-            </configuration>
-            """);
+        WebTemplate.WriteNuGetConfig(_root.FullName, ("local", packages), ("machine-cache", machineCache));
         _environment = new() { ["NUGET_PACKAGES"] = Path.Combine(_root.FullName, "cache") };
 
-        (int exit, string output, string error) = await DotnetCli.RunAsync(["new", "web", "-o", WebDirectory, "--no-restore"], CommandTimeout, _environment);
-        if (exit != 0)
+        Missing = await WebTemplate.CreateAsync(WebDirectory, Greeting, _environment);
+        if (Missing is not null)
         {
-            Missing = $"dotnet new web failed (is the template installed?):\n{DotnetCli.Tail(output, error)}";
             return;
         }
 
         WebLinesAdded = ApplyChange(Path.Combine(WebDirectory, "Program.cs"), "var builder = WebApplication.CreateBuilder(args);", WebChange);
-        InsertBefore(Path.Combine(WebDirectory, "Program.cs"), "app.Run();", """
-            app.MapGet("/pid", () => Environment.ProcessId.ToString());
-            app.MapGet("/sleep/{ms:int}", async (int ms) => { await Task.Delay(ms); return Environment.ProcessId.ToString(); });
-            app.MapGet("/greeting", (IConfiguration configuration) => configuration["Greeting"]);
-
-            """);
-        AddGreeting(WebDirectory);
         await RunAsync(WebDirectory, "add", "package", "Prefork.AspNetCore");
         WebWarnings = await BuildAsync(WebDirectory);
 
-        (exit, output, error) = await DotnetCli.RunAsync(["new", "worker", "-o", WorkerDirectory, "--no-restore"], CommandTimeout, _environment);
+        (int exit, string output, string error) = await DotnetCli.RunAsync(["new", "worker", "-o", WorkerDirectory, "--no-restore"], WebTemplate.CommandTimeout, _environment);
         if (exit != 0)
         {
             Missing = $"dotnet new worker failed (is the template installed?):\n{DotnetCli.Tail(output, error)}";
@@ -101,7 +95,7 @@ public sealed partial class TemplateApps : IAsyncLifetime
             .Replace("logger.LogInformation(\"Worker running at: {time}\", DateTimeOffset.Now);", "logger.LogInformation(\"Worker {Pid} running: {Greeting}\", Environment.ProcessId, configuration[\"Greeting\"]);", StringComparison.Ordinal);
         Assert.True(announcing.Contains("configuration[\"Greeting\"]", StringComparison.Ordinal), $"the worker template changed:\n{template}");
         File.WriteAllText(worker, announcing);
-        AddGreeting(WorkerDirectory);
+        WebTemplate.AddGreeting(WorkerDirectory, Greeting);
         await RunAsync(WorkerDirectory, "add", "package", "Prefork.Hosting");
         WorkerWarnings = await BuildAsync(WorkerDirectory);
     }
@@ -116,23 +110,12 @@ public sealed partial class TemplateApps : IAsyncLifetime
         return after.Split('\n').Length - before.Split('\n').Length;
     }
 
-    private static void InsertBefore(string path, string anchor, string text) =>
-        File.WriteAllText(path, File.ReadAllText(path).Replace(anchor, text + anchor, StringComparison.Ordinal));
-
-    private static void AddGreeting(string directory)
-    {
-        string path = Path.Combine(directory, "appsettings.json");
-        string text = File.ReadAllText(path);
-        int open = text.IndexOf('{', StringComparison.Ordinal);
-        File.WriteAllText(path, text[..(open + 1)] + $"\n  \"Greeting\": \"{Greeting}\"," + text[(open + 1)..]);
-    }
-
     private static string PreforkHostingDependency(string machineCache) =>
         Directory.EnumerateDirectories(Path.Combine(machineCache, "microsoft.extensions.hosting")).Select(Path.GetFileName).Order().Last()!;
 
     private async Task<int> BuildAsync(string directory)
     {
-        string output = await RunAsync(directory, "build", "--disable-build-servers", "-nodeReuse:false");
+        string output = await WebTemplate.BuildAsync(directory, _environment);
         Match warnings = WarningCount().Match(output);
         Assert.True(warnings.Success, $"no warning count in the build output:\n{output}");
         return int.Parse(warnings.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
@@ -140,15 +123,9 @@ public sealed partial class TemplateApps : IAsyncLifetime
 
     private async Task<string> RunAsync(string directory, params string[] arguments)
     {
-        (int exit, string output, string error) = await DotnetCli.RunAsync(arguments, CommandTimeout, _environment, directory);
+        (int exit, string output, string error) = await DotnetCli.RunAsync(arguments, WebTemplate.CommandTimeout, _environment, directory);
         Assert.True(exit == 0, $"dotnet {string.Join(' ', arguments)} failed ({exit}):\n{DotnetCli.Tail(output, error)}");
         return output;
-    }
-
-    public Task DisposeAsync()
-    {
-        _root.Delete(recursive: true);
-        return Task.CompletedTask;
     }
 
     [GeneratedRegex(@"(\d+) Warning\(s\)")]

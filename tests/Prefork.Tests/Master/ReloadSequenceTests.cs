@@ -5,7 +5,7 @@ using Prefork.Worker;
 namespace Prefork.Tests.Master;
 
 /// <summary>
-/// The reload state machine (docs/operations.md) over sequences of events, with fake time and no
+/// The reload state machine (docs/reload-and-upgrade.md) over sequences of events, with fake time and no
 /// processes: a reload means "the program on disk now", and a generation never mixes builds.
 /// </summary>
 public sealed class ReloadSequenceTests
