@@ -43,7 +43,9 @@ internal static class CpuBoundPolicy
 
         if (!state.Bound)
         {
-            bool bound = load.Idle <= BoundIdle && load.ChildrenRunnable >= BoundRunnable;
+            // The last tick alone may say so too: the window lags a burst that follows a quiet spell.
+            bool bound = (load.Idle <= BoundIdle && load.ChildrenRunnable >= BoundRunnable)
+                || (load.RecentIdle <= BoundIdle && load.RecentRunnable >= BoundRunnable);
             return new CpuState(bound, null);
         }
 

@@ -8,7 +8,14 @@ namespace Prefork.Master;
 /// about 1 when they ran or queued for the CPU throughout; above 1 for children running several
 /// threads at once). <paramref name="ChildrenCpus"/> is what they used, in CPUs (1 = one CPU the whole window).
 /// </summary>
-internal readonly record struct CpuLoad(double Idle, double ChildrenRunnable, double ChildrenCpus);
+internal readonly record struct CpuLoad(double Idle, double ChildrenRunnable, double ChildrenCpus)
+{
+    /// <summary>The machine's idle share over the last tick alone (1 when unknown).</summary>
+    public double RecentIdle { get; init; } = 1;
+
+    /// <summary><see cref="ChildrenRunnable"/> over the last tick alone.</summary>
+    public double RecentRunnable { get; init; }
+}
 
 /// <summary>
 /// One reading, in the kernel's clock ticks (USER_HZ), as cumulative counters. <paramref name="Total"/>
@@ -76,14 +83,17 @@ internal sealed class CpuWindow(int cpus)
         int start = StartFor(WindowMs);
         (CpuLoad load, double couldUseMs) = Measure(start, last);
         double spanMs = reading.AtMs - _readings[start].AtMs;
-        if (couldUseMs >= EnoughMs || start == 0 || spanMs <= 0)
+        if (couldUseMs < EnoughMs && start > 0 && spanMs > 0)
         {
-            return load;
+            // Too few ticks to judge: a window as much longer as it takes (the share grows with its length).
+            long wanted = (long)Math.Min(LongestWindowMs, spanMs * EnoughMs / Math.Max(couldUseMs, 1));
+            load = Measure(StartFor(wanted), last).Load;
         }
 
-        // Too few ticks to judge: a window as much longer as it takes (the share grows with its length).
-        long wanted = (long)Math.Min(LongestWindowMs, spanMs * EnoughMs / Math.Max(couldUseMs, 1));
-        return Measure(StartFor(wanted), last).Load;
+        // A burst after a quiet spell: the window still holds the quiet, and the pool doubled every tick
+        // until it did not (2 -> 34 children in 0.4 s); the last tick alone says the CPU is taken now.
+        CpuLoad recent = Measure(last - 1, last).Load;
+        return load with { RecentIdle = recent.Idle, RecentRunnable = recent.ChildrenRunnable };
     }
 
     /// <summary>Forgets every reading (a clock gap: the next window starts afresh).</summary>

@@ -170,6 +170,22 @@ public sealed class CpuWindowTests
         new(atMs, total, idle, running, children.ToDictionary(c => c.Pid, c => c.Cpu));
 
     [Fact]
+    public void ABurstAfterAQuietSpell_IsCpuBoundAtTheFirstBusyTick_ThoughTheWindowStillHoldsTheQuiet()
+    {
+        // Two idle children for 300 ms (the CPU idle), then one tick of both children running both CPUs.
+        var window = new CpuWindow(cpus: 2);
+        window.Add(Reading(0, 0, 0, 1, (10, 0), (11, 0)));
+        window.Add(Reading(100, 20, 20, 1, (10, 0), (11, 0)));
+        window.Add(Reading(200, 40, 40, 1, (10, 0), (11, 0)));
+        window.Add(Reading(300, 60, 60, 1, (10, 0), (11, 0)));
+        CpuLoad load = window.Add(Reading(400, 80, 60, 3, (10, 10), (11, 10)))!.Value;
+
+        Assert.True(load.Idle > CpuBoundPolicy.BoundIdle, "the window alone would still say the CPU idles");
+        Assert.Equal(0, load.RecentIdle, 3);
+        Assert.True(CpuBoundPolicy.Next(load, default, 400).Bound);
+    }
+
+    [Fact]
     public void TwoChildrenRunningBothCpus_AreFullyRunnable_AndTheMachineHasNoIdle()
     {
         var window = new CpuWindow(cpus: 2);
