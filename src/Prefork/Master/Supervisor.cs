@@ -71,8 +71,15 @@ internal sealed partial class Supervisor
     /// <summary>Monotonic milliseconds, the clock children write into the scoreboard (CLOCK_MONOTONIC).</summary>
     private long NowMs => _parts.Time.GetTimestamp() / (_parts.Time.TimestampFrequency / 1000);
 
-    /// <summary>Fills the pool for the first time.</summary>
-    public void Start() => MaintainPool();
+    /// <summary>
+    /// Fills the pool for the first time. The tick clock starts here: a master stopped before its first
+    /// tick (the pool starts before the timers) still sees the gap at that tick.
+    /// </summary>
+    public void Start()
+    {
+        _ticks.Advance(NowMs);
+        MaintainPool();
+    }
 
     /// <summary>After every event: readiness, pending log reopens, and giving up on a start that cannot succeed.</summary>
     public void AfterEvent()

@@ -178,6 +178,16 @@ public sealed class SupervisorTests
     }
 
     [Fact]
+    public void AMasterStoppedBeforeItsFirstTick_SeesTheGapAtThatTick()
+    {
+        var logger = new ListLogger();
+        using var harness = new SupervisorHarness(Options(), logger: logger);
+        harness.Supervisor.Start();
+        harness.Advance(TimeSpan.FromSeconds(3.5));
+        Assert.Contains(logger.Lines, l => l.Contains("ticks stopped", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task AHandlerThatThrows_IsLogged_AndTheLoopCarriesOn()
     {
         using var harness = new SupervisorHarness(Options());
