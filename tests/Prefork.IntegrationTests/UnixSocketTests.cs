@@ -211,8 +211,13 @@ public sealed partial class UnixSocketTests(ITestOutputHelper output) : IDisposa
             using (Socket client = await Http.ConnectAsync(Endpoint))
             {
                 await client.SendAsync(Encoding.ASCII.GetBytes("GET /sleep/60000 HTTP/1.1\r\nHost: x\r\n\r\n"));
-                await ScoreboardProbe.WaitForRequestAsync(daemon, since);
-                child = ScoreboardProbe.Slots(daemon.Pid).First(s => s.State == WorkerState.Busy && s.RequestStartTicks >= since && s.Pid != staying).Pid;
+                // One reading for both conditions: a second one could miss the slot in the middle of a write.
+                int found = 0;
+                await Eventually.HoldsAsync(
+                    () => (found = ScoreboardProbe.Slots(daemon.Pid).FirstOrDefault(s => s.State == WorkerState.Busy && s.RequestStartTicks >= since && s.Pid != staying).Pid) != 0,
+                    Liveness,
+                    () => daemon.Output);
+                child = found;
                 gone = Stopwatch.StartNew();
             }
 
