@@ -91,7 +91,7 @@ internal sealed class CpuWindow(int cpus)
         }
 
         // A burst after a quiet spell: the window still holds the quiet, and the pool doubled every tick
-        // until it did not (2 -> 34 children in 0.4 s); the last tick alone says the CPU is taken now.
+        // until it did not (figures in docs/scaling.md); the last tick alone says the CPU is taken now.
         CpuLoad recent = Measure(last - 1, last).Load;
         return load with { RecentIdle = recent.Idle, RecentRunnable = recent.ChildrenRunnable };
     }

@@ -95,7 +95,7 @@ internal static class HandoverPolicy
     /// <summary>
     /// How many children the new master starts: every child this master runs, ready or starting. A pool
     /// growing under load has children still starting at the USR2 that are ready by the takeover; counting
-    /// only the ready ones let the new master stop short and this one retire the rest at once (8 -> 6 ready).
+    /// only the ready ones let the new master stop short and this one retire the rest at once.
     /// </summary>
     public static int Target(IEnumerable<WorkerProcess> workers) => workers.Count(w => !w.IsStopping);
 
