@@ -12,10 +12,12 @@ public sealed class StopEscalationTests
     [Fact]
     public async Task AProcessThatIgnoresTerm_IsKilled_AndOneThatHonoursIt_NeverSeesKill()
     {
-        using Process stubborn = Start("trap '' TERM; while :; do sleep 0.05; done");
+        // The shell says "ready" only once its trap is set: a TERM sent before that would end it.
+        using Process stubborn = Start("trap '' TERM; echo ready; while :; do sleep 0.05; done", redirectOutput: true);
         using Process polite = Start("exec sleep 60");
         try
         {
+            Assert.Equal("ready", await stubborn.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30)));
             Assert.True(await StopEscalation.RunAsync(stubborn, StopEscalation.TermThenKill(TimeSpan.FromMilliseconds(300), TimeSpan.FromSeconds(30))));
             Assert.Equal(128 + SIGKILL, stubborn.ExitCode);
 
@@ -61,6 +63,6 @@ public sealed class StopEscalationTests
         }
     }
 
-    private static Process Start(string script) =>
-        Process.Start(new ProcessStartInfo("/bin/sh", ["-c", script]) { UseShellExecute = false })!;
+    private static Process Start(string script, bool redirectOutput = false) =>
+        Process.Start(new ProcessStartInfo("/bin/sh", ["-c", script]) { UseShellExecute = false, RedirectStandardOutput = redirectOutput })!;
 }
