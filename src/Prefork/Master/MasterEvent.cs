@@ -20,6 +20,9 @@ internal abstract record MasterEvent
 
     public sealed record WorkerExited(int Slot, int Pid, WorkerExit Exit) : MasterEvent;
 
+    /// <summary>A child is on its way up: time to look at its slot again, between ticks.</summary>
+    public sealed record WatchStarting : MasterEvent;
+
     public sealed record Tick : Periodic;
 
     public sealed record CheckClients : Periodic;

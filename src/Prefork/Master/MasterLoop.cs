@@ -33,6 +33,7 @@ internal static class MasterLoop
                     case MasterEvent.WorkerSpawned spawned: supervisor.OnSpawned(spawned); break;
                     case MasterEvent.SpawnFailed failed: supervisor.OnSpawnFailed(failed); break;
                     case MasterEvent.WorkerExited exited: supervisor.OnExited(exited); break;
+                    case MasterEvent.WatchStarting: supervisor.OnWatchStarting(); break;
                     case MasterEvent.StopRequested stop: supervisor.BeginStop(stop.Reason, stop.Immediate); break;
                     case MasterEvent.ReloadRequested reload: supervisor.BeginReload(reload.Reason); break;
                     case MasterEvent.UpgradeRequested upgrade: await supervisor.BeginUpgradeAsync(upgrade.Reason).ConfigureAwait(false); break;

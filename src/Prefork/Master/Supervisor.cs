@@ -84,6 +84,7 @@ internal sealed partial class Supervisor
     /// <summary>After every event: readiness, pending log reopens, and giving up on a start that cannot succeed.</summary>
     public void AfterEvent()
     {
+        WatchStartingChildren();
         _parts.Readiness.Observe(_table.All.Count(w => w.Ready), _floor);
         if (_reopenWhenReady.Count > 0)
         {
@@ -178,6 +179,9 @@ internal sealed partial class Supervisor
 
         LogExit(worker, exit, worn);
         MaintainPool();
+
+        // The last old child of a reload may have just gone: the reload ends now, not at the next tick.
+        AdvanceReload();
     }
 
     private void LogExit(WorkerProcess worker, WorkerExit exit, bool worn)

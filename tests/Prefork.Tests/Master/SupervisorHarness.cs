@@ -86,11 +86,29 @@ internal sealed class SupervisorHarness : IDisposable
     /// <summary>A child started not ready reports itself ready (idle, or busy), as it would on its slot; then a tick.</summary>
     public void MakeReady(int pid, WorkerState state = WorkerState.Idle)
     {
+        WriteReady(pid, state);
+        Supervisor.OnTick();
+    }
+
+    /// <summary>A child started not ready writes its slot as ready; nothing in the master runs.</summary>
+    public void WriteReady(int pid, WorkerState state = WorkerState.Idle)
+    {
         WorkerProcess worker = Supervisor.Workers.Single(w => w.Pid == pid);
         var slot = new SlotWriter(_memory, worker.Slot);
         slot.Start(pid, worker.Generation);
         slot.SetState(state, 0);
-        Supervisor.OnTick();
+    }
+
+    /// <summary>The events posted so far (by timers on <see cref="Time"/>, hooks …), taken out of the queue.</summary>
+    public List<MasterEvent> TakePosted()
+    {
+        List<MasterEvent> posted = [];
+        while (Events.Reader.TryRead(out MasterEvent? next))
+        {
+            posted.Add(next);
+        }
+
+        return posted;
     }
 
     public void Exit(int pid, int? signal = null)
