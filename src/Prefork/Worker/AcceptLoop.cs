@@ -36,6 +36,7 @@ internal sealed partial class AcceptLoop : IDisposable
     private int _failingErrno;
     private LoopConnection? _lastInFlight;
     private long _failedAccepts;
+    private CancellationTokenRegistration _wakeOnStop;
 
     public AcceptLoop(WorkerContext context, Func<AcceptedConnection, ValueTask> handler, AcceptLoopOptions options)
     {
@@ -82,6 +83,8 @@ internal sealed partial class AcceptLoop : IDisposable
             AttachListeners();
         }
 
+        // A stop ends the wait at once: a retiring child (a reload, a scale-down) must not sit out a WakeEvery.
+        _wakeOnStop = _context.Stopping.Register(static poll => ((PollSet)poll!).Wake(), _poll);
         _context.MarkIdle();
         _context.PromiseHeartbeat(_options.WakeEvery);
         var thread = new Thread(LoopUntilStopped) { IsBackground = true, Name = "prefork-accept" };
@@ -206,7 +209,7 @@ internal sealed partial class AcceptLoop : IDisposable
             _ = ClientDisconnects.ProcessSocketInodes.TryReadOwnSocketInode(fd, out inode);
         }
 
-        var connection = new LoopConnection(new Socket(new SafeSocketHandle(fd, ownsHandle: true)), unchecked(++_nextToken)) { Inode = inode };
+        var connection = new LoopConnection(new Socket(new SafeSocketHandle(fd, ownsHandle: true)), unchecked(++_nextToken) & LoopConnection.TokenMask) { Inode = inode };
         lock (_gate)
         {
             _lastInFlight = connection;
@@ -326,5 +329,9 @@ internal sealed partial class AcceptLoop : IDisposable
         return InFlightConnection.None;
     }
 
-    public void Dispose() => _poll?.Dispose();
+    public void Dispose()
+    {
+        _wakeOnStop.Dispose();
+        _poll?.Dispose();
+    }
 }

@@ -25,6 +25,9 @@ internal enum ConnectionPhase
 /// </summary>
 internal sealed class LoopConnection : IValueTaskSource<bool>
 {
+    /// <summary>31 bits: a key never has the top bit, which tags the poll set's listeners, however many connections a child took.</summary>
+    public const uint TokenMask = 0x7FFF_FFFF;
+
     private ManualResetValueTaskSourceCore<bool> _wake;
 
     public LoopConnection(Socket socket, uint token)

@@ -4,11 +4,15 @@ namespace Prefork.Worker;
 /// Called in the worker process: the child's own epoll instance. It holds the shared listeners
 /// (EPOLLEXCLUSIVE, so a new connection wakes one waiting child, not all of them, as a blocking accept
 /// did) and its connections, edge-triggered from their first wait on (EPOLLET: one system call a
-/// connection, not one a request). Each entry carries 64 bits chosen by the caller.
+/// connection, not one a request). Each entry carries 64 bits chosen by the caller, any but
+/// <see cref="ulong.MaxValue"/>, which marks its own wake-up counter.
 /// </summary>
 internal sealed unsafe class PollSet : IDisposable
 {
+    private const ulong WakeData = ulong.MaxValue;
+
     private readonly int _epoll;
+    private readonly int _wake;
     private readonly byte[] _events;
 
     public PollSet(int capacity)
@@ -19,7 +23,23 @@ internal sealed unsafe class PollSet : IDisposable
             throw Interop.IOError("epoll_create1", Interop.LastErrno);
         }
 
+        _wake = Interop.EventFd(0, Interop.EFD_CLOEXEC | Interop.EFD_NONBLOCK);
+        if (_wake < 0)
+        {
+            int errno = Interop.LastErrno;
+            Interop.Close(_epoll);
+            throw Interop.IOError("eventfd", errno);
+        }
+
+        Control(Interop.EPOLL_CTL_ADD, _wake, Interop.EPOLLIN, WakeData);
         _events = new byte[capacity * Interop.EpollEventSize];
+    }
+
+    /// <summary>From any thread: the current or next <see cref="Wait"/> returns now.</summary>
+    public void Wake()
+    {
+        ulong one = 1;
+        _ = Interop.Write(_wake, (byte*)&one, sizeof(ulong));
     }
 
     /// <summary>Watches a listener; with EPOLLEXCLUSIVE a child not waiting in epoll_wait passes the wake-up on.</summary>
@@ -50,13 +70,30 @@ internal sealed unsafe class PollSet : IDisposable
             return errno == Interop.EINTR ? 0 : throw Interop.IOError("epoll_wait", errno);
         }
 
+        for (int i = 0; i < ready; i++)
+        {
+            if (DataAt(i) == WakeData)
+            {
+                // Reset the counter, and leave the wake-up out of what the caller reads.
+                ulong count;
+                _ = Interop.Read(_wake, (byte*)&count, sizeof(ulong));
+                ready--;
+                _events.AsSpan((ready * Interop.EpollEventSize), Interop.EpollEventSize).CopyTo(_events.AsSpan(i * Interop.EpollEventSize));
+                break;
+            }
+        }
+
         return ready;
     }
 
     public ulong DataAt(int index) =>
         BitConverter.ToUInt64(_events, (index * Interop.EpollEventSize) + Interop.EpollDataOffset);
 
-    public void Dispose() => Interop.Close(_epoll);
+    public void Dispose()
+    {
+        Interop.Close(_wake);
+        Interop.Close(_epoll);
+    }
 
     private void Control(int operation, int fd, uint events, ulong data)
     {
