@@ -86,8 +86,13 @@ reload_cmd() { case $1 in prefork-*) kill -HUP "$2" ;; *) anchor_reload_cmd "$@"
 peak_children() {
   local most=0 n
   trap 'echo "$most" > "$2"; exit 0' TERM
-  while kill -0 "$1" 2>/dev/null; do
-    n=$(children "$1" | wc -w); (( n > most )) && { most=$n; echo "$most" > "$2"; }
+  # No process started per sample (ps scans all of /proc): a sampler that cost a fifth of a core kept
+  # every quiet-CPU gate of the run from passing.
+  local f kids
+  while [ -d "/proc/$1" ]; do
+    n=0
+    for f in /proc/"$1"/task/*/children; do kids=(); read -r -a kids < "$f" 2>/dev/null; n=$((n + ${#kids[@]})); done
+    (( n > most )) && { most=$n; echo "$most" > "$2"; }
     sleep 0.05
   done
 }
