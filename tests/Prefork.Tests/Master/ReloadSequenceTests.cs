@@ -14,7 +14,7 @@ public sealed class ReloadSequenceTests
     private const int SIGKILL = 9;
     private const int SIGSEGV = 11;
 
-    private static PreforkOptions Options() => new()
+    internal static PreforkOptions Options() => new()
     {
         Prefork = 2,
         MaxChildren = 4,

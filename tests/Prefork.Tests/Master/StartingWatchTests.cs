@@ -10,14 +10,8 @@ public sealed class StartingWatchTests
 {
     private const int SIGTERM = 15;
 
-    private static PreforkOptions Options() => new()
-    {
-        Prefork = 2,
-        MaxChildren = 4,
-        GracefulTimeout = TimeSpan.FromSeconds(30),
-        ReloadTimeout = TimeSpan.FromSeconds(60),
-        MainLoop = _ => Task.CompletedTask,
-    };
+    /// <summary>The reload tests' options: a pool of 2, ceiling 4.</summary>
+    private static PreforkOptions Options() => ReloadSequenceTests.Options();
 
     [Fact]
     public void AReload_RetiresAnOldChildPerNewOneReady_AndEndsWithTheLastExit_BetweenTicks()
