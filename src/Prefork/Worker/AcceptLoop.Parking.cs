@@ -95,8 +95,11 @@ internal sealed partial class AcceptLoop
         return wait;
     }
 
-    /// <summary>Called on the loop thread for a parked connection the poll set reported.</summary>
-    private void OnReadable(ulong key)
+    /// <summary>
+    /// Called on the loop thread for a parked connection the poll set reported; <paramref name="peerHungUp"/>
+    /// when the report says its client closed its end.
+    /// </summary>
+    private void OnReadable(ulong key, bool peerHungUp)
     {
         LoopConnection? connection;
         lock (_gate)
@@ -125,6 +128,13 @@ internal sealed partial class AcceptLoop
                 {
                     PublishState();
                 }
+            }
+            else if (peerHungUp && PeerClosed(connection.Socket))
+            {
+                // Its client left between requests: nothing to serve, so no request slot and no moment of
+                // "busy" (a tick that saw one could start a spare child for a client that is gone). Only a
+                // hang-up pays for the check; a request's wake-up does not.
+                connection.Phase = ConnectionPhase.Closing;
             }
             else if (_inFlight >= _maxInFlight)
             {

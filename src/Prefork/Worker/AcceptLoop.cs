@@ -130,7 +130,7 @@ internal sealed partial class AcceptLoop : IDisposable
                     }
                     else
                     {
-                        OnReadable(data);
+                        OnReadable(data, _poll.PeerHungUpAt(i));
                     }
 
                     ServeReady();
