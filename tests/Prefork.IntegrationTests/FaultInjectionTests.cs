@@ -103,7 +103,9 @@ public sealed class FaultInjectionTests
         // the master saw its own gap.
         Assert.Equal(200, (await slow).Status);
         await Eventually.HoldsAsync(() => daemon.Output.Contains("ticks stopped", StringComparison.Ordinal), Liveness, () => daemon.Output);
-        Assert.Equal(before, daemon.Children().ToHashSet());
+        // Every child is still there. The pool may have grown a spare meanwhile (the default ceiling
+        // follows demand), which kills nobody; CI saw one once.
+        Assert.Superset(before, daemon.Children().ToHashSet());
         Assert.DoesNotContain("busy on one request", daemon.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("killing", daemon.Output, StringComparison.OrdinalIgnoreCase);
     }

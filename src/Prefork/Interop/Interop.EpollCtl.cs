@@ -10,7 +10,6 @@ internal static partial class Interop
     internal const uint EPOLLIN = 0x001;
     internal const uint EPOLLERR = 0x008;
     internal const uint EPOLLHUP = 0x010;
-    internal const uint EPOLLRDHUP = 0x2000;
     internal const uint EPOLLEXCLUSIVE = 1u << 28;
     internal const uint EPOLLET = 1u << 31;
 

@@ -95,11 +95,8 @@ internal sealed partial class AcceptLoop
         return wait;
     }
 
-    /// <summary>
-    /// Called on the loop thread for a parked connection the poll set reported; <paramref name="peerHungUp"/>
-    /// when the report says its client closed its end.
-    /// </summary>
-    private void OnReadable(ulong key, bool peerHungUp)
+    /// <summary>Called on the loop thread for a parked connection the poll set reported.</summary>
+    private void OnReadable(ulong key)
     {
         LoopConnection? connection;
         lock (_gate)
@@ -128,13 +125,6 @@ internal sealed partial class AcceptLoop
                 {
                     PublishState();
                 }
-            }
-            else if (peerHungUp && PeerClosed(connection.Socket))
-            {
-                // Its client left between requests: nothing to serve, so no request slot and no moment of
-                // "busy" (a tick that saw one could start a spare child for a client that is gone). Only a
-                // hang-up pays for the check; a request's wake-up does not.
-                connection.Phase = ConnectionPhase.Closing;
             }
             else if (_inFlight >= _maxInFlight)
             {

@@ -130,7 +130,7 @@ internal sealed partial class AcceptLoop : IDisposable
                     }
                     else
                     {
-                        OnReadable(data, _poll.PeerHungUpAt(i));
+                        OnReadable(data);
                     }
 
                     ServeReady();

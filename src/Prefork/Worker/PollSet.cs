@@ -53,7 +53,7 @@ internal sealed unsafe class PollSet : IDisposable
     /// next wait, however long ago they came.
     /// </summary>
     public void WatchEdges(int fd, ulong data, bool added) =>
-        Control(added ? Interop.EPOLL_CTL_MOD : Interop.EPOLL_CTL_ADD, fd, Interop.EPOLLIN | Interop.EPOLLET | Interop.EPOLLRDHUP, data);
+        Control(added ? Interop.EPOLL_CTL_MOD : Interop.EPOLL_CTL_ADD, fd, Interop.EPOLLIN | Interop.EPOLLET, data);
 
     /// <summary>Waits up to <paramref name="timeoutMs"/>; returns how many entries <see cref="DataAt"/> can read (0 on EINTR).</summary>
     public int Wait(int timeoutMs)
@@ -85,10 +85,6 @@ internal sealed unsafe class PollSet : IDisposable
 
         return ready;
     }
-
-    /// <summary>Whether the peer of a watched connection closed its end (it may still have sent bytes first).</summary>
-    public bool PeerHungUpAt(int index) =>
-        (BitConverter.ToUInt32(_events, index * Interop.EpollEventSize) & Interop.EPOLLRDHUP) != 0;
 
     public ulong DataAt(int index) =>
         BitConverter.ToUInt64(_events, (index * Interop.EpollEventSize) + Interop.EpollDataOffset);

@@ -45,31 +45,4 @@ public sealed class PollSetTests
         Assert.Equal(1, ready);
         Assert.Equal(42UL, poll.DataAt(0));
     }
-
-    [Fact]
-    public void AConnectionsReport_SaysWhetherItsClientHungUp()
-    {
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen();
-        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        client.Connect(listener.LocalEndPoint!);
-        using Socket served = listener.Accept();
-
-        using var poll = new PollSet(8);
-        poll.WatchEdges((int)served.SafeHandle.DangerousGetHandle(), 7, added: false);
-
-        // A request: reported, and not as a hang-up.
-        client.Send("GET / HTTP/1.1\r\n\r\n"u8);
-        Assert.Equal(1, poll.Wait(30_000));
-        Assert.Equal(7UL, poll.DataAt(0));
-        Assert.False(poll.PeerHungUpAt(0));
-        served.Receive(new byte[64]);
-
-        // The client leaves: reported as a hang-up.
-        client.Close();
-        Assert.Equal(1, poll.Wait(30_000));
-        Assert.Equal(7UL, poll.DataAt(0));
-        Assert.True(poll.PeerHungUpAt(0));
-    }
 }
