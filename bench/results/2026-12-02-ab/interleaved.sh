@@ -1,4 +1,6 @@
 # Interleaved A/B of two published builds of samples/Hello (A: the build under test, B: the one before it), 2 children each, wrk -t1 -c32, 5 s runs.
+# Both pools pinned at 2 (--max-children 2) on purpose: an A/B of two builds compares like with like; the default
+# ceiling lets either pool grow with its own timing, which compare.sh's prefork-ceiling row measures instead.
 A=/tmp/cmp2/hello/Hello.dll; B=/tmp/cmp2/hello-before/Hello.dll
 (setsid dotnet $A --listen 127.0.0.1:18801 --prefork 2 --max-children 2 >/dev/null 2>&1 &)
 (setsid dotnet $B --listen 127.0.0.1:18802 --prefork 2 --max-children 2 >/dev/null 2>&1 &)
