@@ -26,6 +26,8 @@ public sealed class WorkerContext
     {
         AccessLog = accessLog;
         Listeners = listeners;
+        ListenerDescriptors = listeners is InheritedListeners inherited ? inherited.Descriptors
+            : [.. listeners.Select(socket => (int)socket.SafeHandle.DangerousGetHandle())];
         Slot = slot;
         Generation = generation;
         Logger = logger;
@@ -39,6 +41,9 @@ public sealed class WorkerContext
 
     /// <summary>The listening sockets the master opened in <see cref="PreforkOptions.AfterInit"/>, inherited.</summary>
     public IReadOnlyList<Socket> Listeners { get; }
+
+    /// <summary>The listeners' descriptors, in the order of <see cref="Listeners"/>: all the accept loop needs of them.</summary>
+    internal IReadOnlyList<int> ListenerDescriptors { get; }
 
     /// <summary>This child's scoreboard slot (0-based; a slot is reused by the child that replaces this one).</summary>
     public int Slot { get; }

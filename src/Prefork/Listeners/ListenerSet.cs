@@ -146,20 +146,6 @@ internal sealed class ListenerSet : IDisposable
     private void PublishUnixFiles() =>
         Volatile.Write(ref _unixFiles, [.. _unix.Select(u => ((uint)u.FileInode, u.FileDevice, u.Path))]);
 
-    /// <summary>Adopts the descriptors a child inherited, the way Kestrel adopts systemd's.</summary>
-    public static ListenerSet Adopt(IReadOnlyList<int> descriptors)
-    {
-        var set = new ListenerSet();
-        foreach (int fd in descriptors)
-        {
-            // Whatever this child starts must not hold the listeners open.
-            Interop.SetCloseOnExec(fd, closeOnExec: true);
-            set._sockets.Add(new Socket(new SafeSocketHandle(fd, ownsHandle: true)));
-        }
-
-        return set;
-    }
-
     /// <summary>
     /// Closes this process's descriptors. Never Shutdown(): that would stop the listener for every process.
     /// A Unix socket's file goes with the last process that listens on it (see <see cref="UnixListener.RemoveIfStale"/>).

@@ -61,15 +61,15 @@ internal sealed partial class AcceptLoop : IDisposable
 
     public Task RunAsync()
     {
-        if (_context.Listeners.Count == 0)
+        if (_context.ListenerDescriptors.Count == 0)
         {
             throw new InvalidOperationException("the accept loop needs a listener: bind one in AfterInit with MasterContext.ListenTcp");
         }
 
         // Another child may take a connection this one was woken for: accept must then fail, not wait.
-        foreach (Socket listener in _context.Listeners)
+        foreach (int listener in _context.ListenerDescriptors)
         {
-            Interop.SetNonBlocking((int)listener.SafeHandle.DangerousGetHandle());
+            Interop.SetNonBlocking(listener);
         }
 
         if (_maxInFlight < _options.MaxConnections)
@@ -126,7 +126,7 @@ internal sealed partial class AcceptLoop : IDisposable
                     ulong data = _poll.DataAt(i);
                     if ((data & ListenerTag) != 0)
                     {
-                        AcceptFrom(_context.Listeners[(int)(data & ~ListenerTag)]);
+                        AcceptFrom(_context.ListenerDescriptors[(int)(data & ~ListenerTag)]);
                     }
                     else
                     {
@@ -154,7 +154,7 @@ internal sealed partial class AcceptLoop : IDisposable
         _finished.TrySetResult();
     }
 
-    private void AcceptFrom(Socket listener)
+    private void AcceptFrom(int listener)
     {
         lock (_gate)
         {
@@ -167,7 +167,7 @@ internal sealed partial class AcceptLoop : IDisposable
             }
         }
 
-        int fd = Interop.Accept4((int)listener.SafeHandle.DangerousGetHandle(), 0, 0, Interop.SOCK_CLOEXEC);
+        int fd = Interop.Accept4(listener, 0, 0, Interop.SOCK_CLOEXEC);
         if (fd < 0)
         {
             int errno = Interop.LastErrno;
@@ -269,9 +269,9 @@ internal sealed partial class AcceptLoop : IDisposable
             return;
         }
 
-        for (int i = 0; i < _context.Listeners.Count; i++)
+        for (int i = 0; i < _context.ListenerDescriptors.Count; i++)
         {
-            _poll!.AddListener((int)_context.Listeners[i].SafeHandle.DangerousGetHandle(), ListenerTag | (uint)i);
+            _poll!.AddListener(_context.ListenerDescriptors[i], ListenerTag | (uint)i);
         }
 
         _listening = true;
@@ -284,9 +284,9 @@ internal sealed partial class AcceptLoop : IDisposable
             return;
         }
 
-        foreach (Socket listener in _context.Listeners)
+        foreach (int listener in _context.ListenerDescriptors)
         {
-            _poll!.Remove((int)listener.SafeHandle.DangerousGetHandle());
+            _poll!.Remove(listener);
         }
 
         _listening = false;

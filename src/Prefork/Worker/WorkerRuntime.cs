@@ -60,12 +60,12 @@ internal sealed class WorkerRuntime : IDisposable
         using PosixSignalRegistration interrupt = SignalHandlers.Register(PosixSignal.SIGINT, c => c.Cancel = true);
         using PosixSignalRegistration quit = SignalHandlers.Register(PosixSignal.SIGQUIT, _ => LeaveNow(WorkerExitCodes.Normal));
 
-        using ListenerSet listeners = ListenerSet.Adopt(environment.ListenFds);
+        using InheritedListeners listeners = InheritedListeners.Adopt(environment.ListenFds);
         using ScoreboardMemory? scoreboard = environment.ScoreboardFd is int fd ? ScoreboardMemory.Adopt(fd) : null;
         SlotWriter slot = scoreboard is null ? PrivateSlot.Create() : new SlotWriter(scoreboard, environment.Slot);
         slot.Start(Environment.ProcessId, environment.Generation);
 
-        var context = new WorkerContext(listeners.Sockets, environment.Slot, environment.Generation, _logger, slot, accessLog, _stopping.Token, environment.RequestLimit)
+        var context = new WorkerContext(listeners, environment.Slot, environment.Generation, _logger, slot, accessLog, _stopping.Token, environment.RequestLimit)
         {
             ConnectionAborts = aborts,
             KeepAliveTimeout = _options.KeepAliveTimeout,
