@@ -35,6 +35,14 @@ internal sealed partial class Supervisor
         _startingWatch.Change(StartingWatchEvery, Timeout.InfiniteTimeSpan);
     }
 
+    /// <summary>A stop ends the watch for good (nothing is armed once a stop began): the timer goes with it.</summary>
+    private void EndStartingWatch()
+    {
+        _startingWatch?.Dispose();
+        _startingWatch = null;
+        _startingWatchArmed = false;
+    }
+
     /// <summary>Reads the starting children's slots: each one that serves now is ready, and a reload moves on.</summary>
     public void OnWatchStarting()
     {

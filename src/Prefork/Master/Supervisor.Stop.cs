@@ -36,6 +36,7 @@ internal sealed partial class Supervisor
 
         bool first = _stop is null;
         _stop = new StopState(NowMs, immediate, ChildrenTold: false, $"shutdown: {reason}");
+        EndStartingWatch();
         _reload = null;
         _parts.Upgrader?.Abandon($"this master is stopping ({reason})");
         Log.ShuttingDown(Logger, immediate ? "immediate" : "graceful", reason);

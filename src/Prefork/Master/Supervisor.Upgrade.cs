@@ -59,6 +59,7 @@ internal sealed partial class Supervisor
         _reload = null;
         _handover = (serving, 0);
         _stop = new StopState(NowMs, Immediate: false, ChildrenTold: true, RetireReason: $"master upgraded to pid {successor}");
+        EndStartingWatch();
         foreach (WorkerProcess starting in _table.All.Where(w => !w.Ready && !w.IsStopping))
         {
             starting.RetireReason = _stop.RetireReason;

@@ -73,6 +73,20 @@ public sealed class StartingWatchTests
         Assert.False(harness.Supervisor.Workers.Single(w => w.Pid == starting[0]).Ready);
     }
 
+    [Fact]
+    public void AStop_EndsAnArmedWatch()
+    {
+        using var harness = new SupervisorHarness(Options());
+        harness.Supervisor.Start();
+        harness.StartRequested(ready: false);
+        harness.Supervisor.AfterEvent();
+
+        harness.Supervisor.BeginStop("SIGTERM", immediate: false);
+        harness.Supervisor.AfterEvent();
+        harness.Time.Advance(TimeSpan.FromSeconds(1));
+        Assert.DoesNotContain(harness.TakePosted(), e => e is MasterEvent.WatchStarting);
+    }
+
     /// <summary>Lets the watch's timer fire, and hands its one event to the supervisor as the loop would.</summary>
     private static void WatchOnce(SupervisorHarness harness)
     {
