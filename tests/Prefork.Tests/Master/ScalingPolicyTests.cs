@@ -202,6 +202,19 @@ public sealed class ScalingPolicyTests
     }
 
     [Fact]
+    public void AClientWaiting_WhileTheOnlyReadyChildIsBusyAndTheOtherStarts_StartsOneSpare()
+    {
+        // A pool of 2 coming up: one child ready and finishing a request, the other still starting, one
+        // client in the queue. The starting child will take the client; MinSpareChildren wants one more.
+        ScalingDecision decision = ScalingPolicy.Decide(Pool(busy: 1, starting: 1), 2, Options, ScalingMemory.Initial, 0, queued: 1);
+        Assert.Equal(1, decision.Spawn);
+
+        // Both ready, one of them idle: the idle child meets the client and the spare is there; nothing.
+        decision = ScalingPolicy.Decide(Pool(busy: 1, idle: 1), 2, Options, ScalingMemory.Initial, 0, queued: 0);
+        Assert.Equal(0, decision.Spawn);
+    }
+
+    [Fact]
     public void IdleChildren_AreNotRetired_WhileClientsWait()
     {
         List<ChildView> pool = Pool(busy: 2, idle: 3, idleSince: 0);
