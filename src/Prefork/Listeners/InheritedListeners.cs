@@ -6,8 +6,8 @@ namespace Prefork;
 /// <summary>
 /// Called in a child: the listening descriptors it inherited from its master, made <see cref="Socket"/>s
 /// only when something asks for them. Building a Socket from a descriptor loads the socket stack and asks
-/// the kernel what the descriptor is (a getpeername that fails on a listener among it), which a child paid
-/// on its way to ready although its accept loop needs only the number. An app that does ask
+/// the kernel about the descriptor (its type, address and state), which a child paid on its way to ready
+/// although its accept loop needs only the number. An app that does ask
 /// (<see cref="WorkerContext.Listeners"/>, as UsePrefork does) gets the same Sockets as before.
 /// </summary>
 internal sealed class InheritedListeners : IReadOnlyList<Socket>, IDisposable
