@@ -87,13 +87,16 @@ peak_children() {
   local most=0 n
   trap 'echo "$most" > "$2"; exit 0' TERM
   # No process started per sample (ps scans all of /proc): a sampler that cost a fifth of a core kept
-  # every quiet-CPU gate of the run from passing.
-  local f kids
+  # every quiet-CPU gate of the run from passing. Nor a `sleep` per sample: a process started 20 times a
+  # second disturbed the very throughput it sat beside, most of all --worker-connections 16's, whose
+  # handlers hop threads (docs/benchmarks.md). A read with a timeout on a pipe nobody writes waits inside bash.
+  local f kids tick
+  exec {tick}<> <(:)
   while [ -d "/proc/$1" ]; do
     n=0
     for f in /proc/"$1"/task/*/children; do kids=(); read -r -a kids < "$f" 2>/dev/null; n=$((n + ${#kids[@]})); done
     (( n > most )) && { most=$n; echo "$most" > "$2"; }
-    sleep 0.05
+    read -t 0.05 -u "$tick" || true
   done
 }
 
