@@ -148,6 +148,6 @@ public sealed class AcceptLoopOptions
     /// </summary>
     public int MaxConnections { get; set; } = 1;
 
-    /// <summary>How often an idle accept wakes up to notice a stop request.</summary>
+    /// <summary>How often an idle accept loop wakes to beat its heartbeat for the master; a stop wakes it at once.</summary>
     public TimeSpan WakeEvery { get; set; } = TimeSpan.FromMilliseconds(250);
 }
